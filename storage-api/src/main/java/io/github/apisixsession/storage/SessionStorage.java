@@ -33,7 +33,7 @@ public interface SessionStorage extends AutoCloseable {
 
     /** {@code set(key, value, ttl)} of lua-resty-session: a new entry. */
     default void set(String key, byte[] value, Duration ttl) throws StorageException {
-        set(key, value, ttl, null, null);
+        set(key, value, ttl, (Renewal) null, null);
     }
 
     /** Renewal: writes the new entry and leaves the old one readable for {@code staleTtl}. */
