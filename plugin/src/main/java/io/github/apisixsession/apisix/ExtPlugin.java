@@ -12,6 +12,9 @@ import io.github.apisixsession.core.ResponseView;
  * each entry's value once per conf token with {@link #prepare} and hands the result back on every
  * call, so no parsing happens per request.
  *
+ * <p>Plugins are found with {@link java.util.ServiceLoader} (a public no-argument constructor and
+ * a line in {@code META-INF/services/io.github.apisixsession.apisix.ExtPlugin}).
+ *
  * @param <C> the parsed, immutable config
  */
 public interface ExtPlugin<C> {
@@ -28,5 +31,9 @@ public interface ExtPlugin<C> {
     /** An HTTPRespCall in ext-plugin-post-resp; {@code null} means "no opinion". */
     default ResponseDecision onResponse(C config, ResponseView response) throws GatewayException {
         return null;
+    }
+
+    /** Releases what the plugin holds (storage clients); called once at shutdown. */
+    default void close() {
     }
 }
