@@ -1,0 +1,63 @@
+package io.github.apisixsession.apisix;
+
+import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.GatewayException;
+import io.github.apisixsession.core.RequestDecision;
+import io.github.apisixsession.core.RequestView;
+import io.github.apisixsession.core.ResponseDecision;
+import io.github.apisixsession.core.ResponseView;
+import io.github.apisixsession.core.SessionConfigParser;
+import io.github.apisixsession.core.SessionEngine;
+import io.github.apisixsession.core.SessionRoute;
+import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.storage.StorageContext;
+
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Base64;
+
+/** The {@code session} filter: the engine behind our host's {@link ExtPlugin} seam. */
+public final class SessionExtPlugin implements ExtPlugin<SessionRoute> {
+
+    private final SessionEngine engine;
+    private final SessionConfigParser parser;
+
+    /** As discovered by {@link java.util.ServiceLoader}: system clock, environment and storages. */
+    public SessionExtPlugin() {
+        this(Clock.systemUTC(), SessionStorages.discover(StorageContext.system()));
+    }
+
+    public SessionExtPlugin(Clock clock, SessionStorages storages) {
+        this.engine = new SessionEngine(clock, storages);
+        byte[] random = new byte[32];
+        new SecureRandom().nextBytes(random);
+        // one random secret per process, for routes that opt in with "random_secret": true
+        String processSecret = Base64.getEncoder().encodeToString(random);
+        this.parser = new SessionConfigParser(storages.context().environment(), storages.names(), processSecret);
+    }
+
+    @Override
+    public String name() {
+        return "session";
+    }
+
+    @Override
+    public SessionRoute prepare(String value) throws ConfigException {
+        return engine.prepare(parser.parse(value));
+    }
+
+    @Override
+    public RequestDecision onRequest(SessionRoute route, RequestView request) throws GatewayException {
+        return engine.onRequest(route, request);
+    }
+
+    @Override
+    public ResponseDecision onResponse(SessionRoute route, ResponseView response) throws GatewayException {
+        return engine.onResponse(route, response);
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+}

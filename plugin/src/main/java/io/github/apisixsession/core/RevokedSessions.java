@@ -1,0 +1,55 @@
+package io.github.apisixsession.core;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
+
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Session ids logged out while their cookie-stored session is still cryptographically valid.
+ * Kong's cookie storage cannot revoke a copied cookie at all; this closes that gap within one
+ * runner process, for as long as the cookie could otherwise live. Bounded: past
+ * {@code capacity} the oldest entries go first. Not shared between runners; server-side storages
+ * revoke everywhere by deleting the entry.
+ */
+final class RevokedSessions {
+
+    private final Cache<String, Long> revoked;
+
+    RevokedSessions(Clock clock, long capacity) {
+        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
+        this.revoked = Caffeine.newBuilder()
+                .ticker(ticker)
+                .executor(Runnable::run)
+                .maximumSize(capacity)
+                .expireAfter(new Expiry<String, Long>() {
+                    @Override
+                    public long expireAfterCreate(String key, Long seconds, long currentTime) {
+                        return TimeUnit.SECONDS.toNanos(seconds);
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(String key, Long seconds, long currentTime, long currentDuration) {
+                        return TimeUnit.SECONDS.toNanos(seconds);
+                    }
+
+                    @Override
+                    public long expireAfterRead(String key, Long seconds, long currentTime, long currentDuration) {
+                        return currentDuration;
+                    }
+                })
+                .build();
+    }
+
+    /** Remembers {@code sessionId} for {@code seconds} (at least one). */
+    void revoke(String sessionId, long seconds) {
+        revoked.put(sessionId, Math.max(1, seconds));
+    }
+
+    boolean isRevoked(String sessionId) {
+        return revoked.getIfPresent(sessionId) != null;
+    }
+}

@@ -1,0 +1,143 @@
+package io.github.apisixsession.core;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One audience's part of a session, as Kong stores it: the plaintext of a cookie is the JSON
+ * {@code [[data, audience, subject], …]} and Kong's {@code data} is
+ * {@code [consumer_id, credential_id, groups]}. We add a fourth element, an object of extra
+ * values (from {@code X-Session-Data-*}), which Kong ignores.
+ */
+record SessionEntry(String audience, String subject, String consumer, String credential, List<String> groups,
+                    Map<String, String> extra) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static {
+        JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).build());
+    }
+
+    SessionEntry {
+        groups = groups == null ? List.of() : List.copyOf(groups);
+        extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
+    }
+
+    static SessionEntry anonymous(String audience) {
+        return new SessionEntry(audience, null, null, null, List.of(), Map.of());
+    }
+
+    boolean hasSubject() {
+        return subject != null && !subject.isEmpty();
+    }
+
+    static byte[] encode(List<SessionEntry> entries) {
+        ArrayNode root = JsonNodeFactory.instance.arrayNode();
+        for (SessionEntry e : entries) {
+            ArrayNode entry = root.addArray();
+            if (e.consumer == null && e.credential == null && e.groups.isEmpty() && e.extra.isEmpty()) {
+                entry.addObject();
+            } else {
+                ArrayNode data = entry.addArray();
+                data.add(e.consumer);
+                data.add(e.credential);
+                if (e.groups.isEmpty()) {
+                    data.addNull();
+                } else {
+                    ArrayNode groups = data.addArray();
+                    e.groups.forEach(groups::add);
+                }
+                if (!e.extra.isEmpty()) {
+                    ObjectNode extra = data.addObject();
+                    e.extra.forEach(extra::put);
+                }
+            }
+            entry.add(e.audience);
+            if (e.subject != null) {
+                entry.add(e.subject);
+            }
+        }
+        try {
+            return JSON.writeValueAsBytes(root);
+        } catch (JsonProcessingException ex) {
+            throw new IllegalStateException("cannot encode session entries", ex);
+        }
+    }
+
+    /**
+     * Decodes the plaintext of a cookie. Anything that is not Kong's shape is rejected; unknown
+     * shapes inside {@code data} are tolerated (a Kong cookie has UUIDs there).
+     */
+    static List<SessionEntry> decode(byte[] plaintext) throws InvalidEntries {
+        JsonNode root;
+        try {
+            root = JSON.readTree(plaintext);
+        } catch (IOException e) {
+            throw new InvalidEntries("unable to json decode session");
+        }
+        if (root == null || !root.isArray() || root.isEmpty()) {
+            throw new InvalidEntries("invalid session data");
+        }
+        List<SessionEntry> out = new ArrayList<>(root.size());
+        for (JsonNode entry : root) {
+            if (!entry.isArray() || entry.size() < 2 || !entry.get(1).isTextual()) {
+                throw new InvalidEntries("invalid session data");
+            }
+            JsonNode data = entry.get(0);
+            String subject = entry.size() > 2 && entry.get(2).isTextual() ? entry.get(2).asText() : null;
+            String consumer = null;
+            String credential = null;
+            List<String> groups = new ArrayList<>();
+            Map<String, String> extra = new LinkedHashMap<>();
+            if (data.isArray()) {
+                consumer = text(data.get(0));
+                credential = text(data.get(1));
+                JsonNode g = data.get(2);
+                if (g != null && g.isArray()) {
+                    g.forEach(n -> {
+                        if (n.isTextual()) {
+                            groups.add(n.asText());
+                        }
+                    });
+                } else if (g != null && g.isTextual()) {
+                    groups.add(g.asText());
+                }
+                JsonNode x = data.get(3);
+                if (x != null && x.isObject()) {
+                    x.fields().forEachRemaining(f -> {
+                        if (f.getValue().isValueNode() && !f.getValue().isNull()) {
+                            extra.put(f.getKey(), f.getValue().asText());
+                        }
+                    });
+                }
+            }
+            out.add(new SessionEntry(entry.get(1).asText(), subject, consumer, credential, groups, extra));
+        }
+        return out;
+    }
+
+    private static String text(JsonNode n) {
+        return n != null && (n.isTextual() || n.isNumber()) ? n.asText() : null;
+    }
+
+    /** The plaintext is not a session of any version we know. */
+    static final class InvalidEntries extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        InvalidEntries(String reason) {
+            super(reason, null, false, false);
+        }
+    }
+}
