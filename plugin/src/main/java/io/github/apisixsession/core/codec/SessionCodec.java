@@ -223,12 +223,14 @@ public final class SessionCodec {
      * compression threshold and smaller) and builds the MACed header.
      *
      * @param flags STORAGE and/or FORGET; DEFLATE is set by the codec itself
-     * @throws IllegalArgumentException for a bad sid or out-of-range times, or a plaintext over
-     *                                  16 MiB ("session maximum data size exceeded")
+     * @throws IllegalArgumentException for a bad sid, out-of-range times, an empty plaintext, or
+     *                                  one over 16 MiB ("session maximum data size exceeded")
      */
     public Sealed seal(byte[] sid, int flags, long creationTime, long rollingOffset, long idlingOffset,
                        byte[] plaintext, KeyDerivation kdf) {
-        if (plaintext == null) {
+        if (plaintext == null || plaintext.length == 0) {
+            // an empty payload (data size 0) could never be read back from a cookie: lua's
+            // sub(cookie, -0) is the whole cookie
             throw new IllegalArgumentException("plaintext is required");
         }
         if (plaintext.length > MAX_PLAINTEXT_SIZE) {
