@@ -1,5 +1,6 @@
 package io.github.apisixsession.core.codec;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
@@ -12,6 +13,9 @@ public final class CookieChunker {
 
     public static final int MAX_COOKIE_SIZE = 4096;
     public static final int MAX_COOKIES = 9;
+    private static final long MAX_COOKIES_SIZE = (long) MAX_COOKIES * MAX_COOKIE_SIZE;
+
+    private static final String SIZE_EXCEEDED = "cookie size limit exceeded";
 
     private CookieChunker() {
     }
@@ -23,12 +27,48 @@ public final class CookieChunker {
      * @throws SessionCodecException "cookie size limit exceeded" beyond 9 cookies
      */
     public static List<Chunk> split(String name, String encodedHeader, String payload) throws SessionCodecException {
-        throw new UnsupportedOperationException("TODO");
+        if (name == null || encodedHeader == null || payload == null) {
+            throw new IllegalArgumentException("name, header and payload are required");
+        }
+        if (encodedHeader.length() != SessionHeader.ENCODED_SIZE) {
+            throw new IllegalArgumentException("the encoded header must be " + SessionHeader.ENCODED_SIZE + " chars");
+        }
+        int count = chunkCount(name, payload.length());
+        List<Chunk> chunks = new ArrayList<>(count);
+        if (count == 1) {
+            chunks.add(new Chunk(name, encodedHeader + payload));
+            return chunks;
+        }
+        int pos = Math.min(payload.length(), firstChunkCapacity(name));
+        chunks.add(new Chunk(name, encodedHeader + payload.substring(0, pos)));
+        int capacity = MAX_COOKIE_SIZE - name.length() - 2;
+        for (int i = 2; i <= count; i++) {
+            int end = Math.min(payload.length(), pos + capacity);
+            chunks.add(new Chunk(name + i, payload.substring(pos, end)));
+            pos = end;
+        }
+        return chunks;
     }
 
     /** How many cookies a payload of {@code dataSize} characters takes under {@code name}. */
     public static int chunkCount(String name, int dataSize) throws SessionCodecException {
-        throw new UnsupportedOperationException("TODO");
+        // lua-resty-session's calculate_cookie_chunks
+        long spaceNeeded = (long) name.length() + 1 + SessionHeader.ENCODED_SIZE + dataSize;
+        if (dataSize < 0 || spaceNeeded > MAX_COOKIES_SIZE) {
+            throw new SessionCodecException(SIZE_EXCEEDED);
+        }
+        if (spaceNeeded <= MAX_COOKIE_SIZE) {
+            return 1;
+        }
+        for (int i = 2; i <= MAX_COOKIES; i++) {
+            spaceNeeded += name.length() + 2;
+            if (spaceNeeded > MAX_COOKIES_SIZE) {
+                throw new SessionCodecException(SIZE_EXCEEDED);
+            } else if (spaceNeeded <= (long) MAX_COOKIE_SIZE * i) {
+                return i;
+            }
+        }
+        throw new SessionCodecException(SIZE_EXCEEDED);
     }
 
     /**
@@ -41,7 +81,51 @@ public final class CookieChunker {
      */
     public static String join(String name, String firstCookie, int dataSize, Function<String, String> cookies)
             throws SessionCodecException {
-        throw new UnsupportedOperationException("TODO");
+        if (firstCookie == null) {
+            throw new SessionCodecException("missing session cookie");
+        }
+        int count = chunkCount(name, dataSize);
+        String payload;
+        if (count == 1) {
+            // lua: sub(cookie, -data_size); with data_size 0 (or larger than the cookie) that is
+            // the whole cookie, which then fails the length check
+            payload = dataSize == 0 || dataSize > firstCookie.length()
+                    ? firstCookie
+                    : firstCookie.substring(firstCookie.length() - dataSize);
+        } else {
+            // lua checks every chunk is present before it compares the joined length; we only
+            // copy while the total still fits dataSize so oversized chunks cost no memory
+            StringBuilder sb = new StringBuilder(dataSize);
+            long total = 0;
+            if (firstCookie.length() > SessionHeader.ENCODED_SIZE) {
+                total = firstCookie.length() - SessionHeader.ENCODED_SIZE;
+                if (total <= dataSize) {
+                    sb.append(firstCookie, SessionHeader.ENCODED_SIZE, firstCookie.length());
+                }
+            }
+            for (int i = 2; i <= count; i++) {
+                String chunk = cookies == null ? null : cookies.apply(name + i);
+                if (chunk == null) {
+                    throw new SessionCodecException("missing session cookie chunk");
+                }
+                total += chunk.length();
+                if (total <= dataSize) {
+                    sb.append(chunk);
+                }
+            }
+            if (total != dataSize) {
+                throw new SessionCodecException("invalid session payload");
+            }
+            payload = sb.toString();
+        }
+        if (payload.length() != dataSize) {
+            throw new SessionCodecException("invalid session payload");
+        }
+        return payload;
+    }
+
+    private static int firstChunkCapacity(String name) {
+        return MAX_COOKIE_SIZE - SessionHeader.ENCODED_SIZE - name.length() - 1;
     }
 
     public record Chunk(String name, String value) {

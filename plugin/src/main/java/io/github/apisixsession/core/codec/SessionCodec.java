@@ -1,6 +1,22 @@
 package io.github.apisixsession.core.codec;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.zip.DataFormatException;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.Mac;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Seals and opens session cookies in lua-resty-session 4's layout (docs/cookie-format.md):
@@ -10,6 +26,29 @@ import java.util.List;
  */
 public final class SessionCodec {
 
+    /** Inflated plaintexts larger than this are rejected (zip bombs); seal refuses larger ones. */
+    static final int MAX_PLAINTEXT_SIZE = 16 * 1024 * 1024;
+
+    static final String ERR_MAC = "invalid session message authentication code";
+    static final String ERR_DECRYPT = "unable to decrypt session data (cipher:final: EVP_CipherFinal_ex failed)";
+
+    private static final int KEY_SIZE = 32;
+    private static final int IV_SIZE = 12;
+    private static final byte[] ENCRYPTION = "encryption:".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] AUTHENTICATION = "authentication:".getBytes(StandardCharsets.US_ASCII);
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
+        try {
+            return Mac.getInstance("HmacSHA256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
+        }
+    });
+
+    private final byte[][] ikms;
+    private final SecretKeySpec[] prks;
+    private final int compressionThreshold;
+
     /**
      * @param ikms                 32-byte input keys, the primary first, then the fallbacks
      *                             ({@code secret_fallbacks}); ikm = sha256(secret)
@@ -17,12 +56,36 @@ public final class SessionCodec {
      *                             makes them smaller; 0 disables compression
      */
     public SessionCodec(List<byte[]> ikms, int compressionThreshold) {
-        throw new UnsupportedOperationException("TODO");
+        if (ikms == null || ikms.isEmpty()) {
+            throw new IllegalArgumentException("at least one ikm is required");
+        }
+        if (compressionThreshold < 0) {
+            throw new IllegalArgumentException("compressionThreshold must be >= 0");
+        }
+        this.ikms = new byte[ikms.size()][];
+        this.prks = new SecretKeySpec[ikms.size()];
+        for (int i = 0; i < ikms.size(); i++) {
+            byte[] ikm = ikms.get(i);
+            if (ikm == null || ikm.length != KEY_SIZE) {
+                throw new IllegalArgumentException("invalid ikm size");
+            }
+            this.ikms[i] = ikm.clone();
+            // HKDF-Extract (RFC 5869) with an empty salt, i.e. HashLen zero bytes
+            this.prks[i] = new SecretKeySpec(hmac(new byte[KEY_SIZE], ikm), "HmacSHA256");
+        }
+        this.compressionThreshold = compressionThreshold;
     }
 
     /** sha256(secret), as lua-resty-session derives the ikm. */
     public static byte[] ikmOf(String secret) {
-        throw new UnsupportedOperationException("TODO");
+        if (secret == null) {
+            throw new IllegalArgumentException("secret is required");
+        }
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
     }
 
     /**
@@ -36,7 +99,76 @@ public final class SessionCodec {
      */
     public Verified verifyHeader(String cookieValue, boolean storage, boolean remember, Timeouts timeouts, long now)
             throws SessionCodecException {
-        throw new UnsupportedOperationException("TODO");
+        if (cookieValue == null) {
+            throw new SessionCodecException("missing session cookie");
+        }
+        if (timeouts == null) {
+            throw new IllegalArgumentException("timeouts are required");
+        }
+        if (cookieValue.length() < SessionHeader.ENCODED_SIZE) {
+            throw new SessionCodecException("invalid session header");
+        }
+        byte[] h;
+        try {
+            h = Base64Url.decode(cookieValue, 0, SessionHeader.ENCODED_SIZE);
+        } catch (SessionCodecException e) {
+            throw new SessionCodecException("unable to base64url decode session header (invalid input)");
+        }
+        if (h.length != SessionHeader.SIZE) {
+            throw new SessionCodecException("invalid session header");
+        }
+        if (h[0] != SessionHeader.TYPE) {
+            throw new SessionCodecException("invalid session cookie type");
+        }
+        int flags = (int) SessionHeader.getLe(h, 1, 2);
+        if (storage != ((flags & SessionHeader.FLAG_STORAGE) != 0)) {
+            throw new SessionCodecException("invalid session flags");
+        }
+
+        long creationTime = SessionHeader.getLe(h, SessionHeader.CREATION_OFFSET, 5);
+        long absoluteElapsed = now - creationTime;
+        if (absoluteElapsed > SessionHeader.MAX_ROLLING_OFFSET) {
+            throw new SessionCodecException("session lifetime exceeded");
+        }
+        if (timeouts.absolute() != 0 && absoluteElapsed > timeouts.absolute()) {
+            throw new SessionCodecException(remember
+                    ? "session remember absolute timeout exceeded" : "session absolute timeout exceeded");
+        }
+
+        long rollingOffset = SessionHeader.getLe(h, SessionHeader.ROLLING_OFFSET, 4);
+        long rollingElapsed = now - creationTime - rollingOffset;
+        if (timeouts.rolling() != 0 && rollingElapsed > timeouts.rolling()) {
+            throw new SessionCodecException(remember
+                    ? "session remember rolling timeout exceeded" : "session rolling timeout exceeded");
+        }
+
+        int dataSize = (int) SessionHeader.getLe(h, SessionHeader.DATA_SIZE_OFFSET, 3);
+
+        long idlingOffset = SessionHeader.getLe(h, SessionHeader.IDLING_OFFSET, 3);
+        if (remember) {
+            if (idlingOffset != 0) {
+                throw new SessionCodecException("invalid session idling offset");
+            }
+        } else if (timeouts.idling() != 0 && rollingElapsed - idlingOffset > timeouts.idling()) {
+            throw new SessionCodecException("session idling timeout exceeded");
+        }
+
+        byte[] sid = Arrays.copyOfRange(h, SessionHeader.SID_OFFSET, SessionHeader.SID_OFFSET + SessionHeader.SID_SIZE);
+        byte[] mac = Arrays.copyOfRange(h, SessionHeader.MAC_OFFSET, SessionHeader.SIZE);
+        int matched = -1;
+        for (int i = 0; i < ikms.length && matched < 0; i++) {
+            byte[] expected = calculateMac(i, sid, h, SessionHeader.MAC_OFFSET);
+            if (MessageDigest.isEqual(mac, expected)) {
+                matched = i;
+            }
+        }
+        if (matched < 0) {
+            throw new SessionCodecException(ERR_MAC);
+        }
+        byte[] tag = Arrays.copyOfRange(h, SessionHeader.TAG_OFFSET, SessionHeader.TAG_OFFSET + SessionHeader.TAG_SIZE);
+        SessionHeader header = new SessionHeader(flags, sid, creationTime, rollingOffset, dataSize, tag,
+                idlingOffset, mac);
+        return new Verified(header, matched);
     }
 
     /**
@@ -47,7 +179,43 @@ public final class SessionCodec {
      * @return the plaintext (JSON) bytes
      */
     public byte[] decrypt(Verified verified, String payload, KeyDerivation kdf) throws SessionCodecException {
-        throw new UnsupportedOperationException("TODO");
+        if (verified == null || kdf == null) {
+            throw new IllegalArgumentException("verified and kdf are required");
+        }
+        SessionHeader header = verified.header();
+        if (payload == null || payload.length() != header.dataSize()) {
+            throw new SessionCodecException("invalid session payload");
+        }
+        byte[] ciphertext;
+        try {
+            ciphertext = Base64Url.decode(payload);
+        } catch (SessionCodecException e) {
+            throw new SessionCodecException("unable to base64url decode session data (invalid input)");
+        }
+        int ikmIndex = verified.ikmIndex();
+        if (ikmIndex < 0 || ikmIndex >= ikms.length) {
+            throw new SessionCodecException(ERR_MAC);
+        }
+        byte[] keyIv = deriveEncryptionKeyAndIv(ikmIndex, header.sid(), kdf);
+        byte[] aad = Arrays.copyOf(header.toBytes(), SessionHeader.AAD_SIZE);
+        byte[] input = Arrays.copyOf(ciphertext, ciphertext.length + SessionHeader.TAG_SIZE);
+        System.arraycopy(header.tag(), 0, input, ciphertext.length, SessionHeader.TAG_SIZE);
+        byte[] plaintext;
+        try {
+            Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+            cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(keyIv, 0, KEY_SIZE, "AES"),
+                    new GCMParameterSpec(SessionHeader.TAG_SIZE * 8, keyIv, KEY_SIZE, IV_SIZE));
+            cipher.updateAAD(aad);
+            plaintext = cipher.doFinal(input);
+        } catch (AEADBadTagException e) {
+            throw new SessionCodecException(ERR_DECRYPT);
+        } catch (GeneralSecurityException e) {
+            throw new SessionCodecException("unable to decrypt session data");
+        }
+        if (header.hasFlag(SessionHeader.FLAG_DEFLATE)) {
+            plaintext = inflate(plaintext);
+        }
+        return plaintext;
     }
 
     /**
@@ -55,25 +223,266 @@ public final class SessionCodec {
      * compression threshold and smaller) and builds the MACed header.
      *
      * @param flags STORAGE and/or FORGET; DEFLATE is set by the codec itself
+     * @throws IllegalArgumentException for a bad sid, out-of-range times, an empty plaintext, or
+     *                                  one over 16 MiB ("session maximum data size exceeded")
      */
     public Sealed seal(byte[] sid, int flags, long creationTime, long rollingOffset, long idlingOffset,
                        byte[] plaintext, KeyDerivation kdf) {
-        throw new UnsupportedOperationException("TODO");
+        if (plaintext == null || plaintext.length == 0) {
+            // an empty payload (data size 0) could never be read back from a cookie: lua's
+            // sub(cookie, -0) is the whole cookie
+            throw new IllegalArgumentException("plaintext is required");
+        }
+        if (plaintext.length > MAX_PLAINTEXT_SIZE) {
+            throw new IllegalArgumentException("session maximum data size exceeded");
+        }
+        flags &= ~SessionHeader.FLAG_DEFLATE;
+        byte[] body = plaintext;
+        if (compressionThreshold != 0 && plaintext.length > compressionThreshold) {
+            byte[] deflated = deflate(plaintext);
+            if (deflated.length < plaintext.length) {
+                body = deflated;
+                flags |= SessionHeader.FLAG_DEFLATE;
+            }
+        }
+        return sealBody(0, sid, flags, creationTime, rollingOffset, idlingOffset, body, kdf);
+    }
+
+    /** Encrypts {@code body} exactly as given (no compression decision) with ikm {@code ikmIndex}. */
+    Sealed sealBody(int ikmIndex, byte[] sid, int flags, long creationTime, long rollingOffset, long idlingOffset,
+                    byte[] body, KeyDerivation kdf) {
+        if (sid == null || sid.length != SessionHeader.SID_SIZE) {
+            throw new IllegalArgumentException("the session id must be 32 bytes");
+        }
+        if (kdf == null) {
+            throw new IllegalArgumentException("kdf is required");
+        }
+        if (flags < 0 || flags > 0xffff) {
+            throw new IllegalArgumentException("invalid flags");
+        }
+        if (creationTime < 0 || creationTime > SessionHeader.MAX_CREATION_TIME) {
+            throw new IllegalArgumentException("session maximum creation time exceeded");
+        }
+        if (rollingOffset < 0 || rollingOffset > SessionHeader.MAX_ROLLING_OFFSET) {
+            throw new IllegalArgumentException("session maximum rolling offset exceeded");
+        }
+        if (idlingOffset < 0 || idlingOffset > SessionHeader.MAX_IDLING_OFFSET) {
+            throw new IllegalArgumentException("invalid session idling offset");
+        }
+        long dataSize = Base64Url.encodedLength(body.length);
+        if (dataSize > SessionHeader.MAX_DATA_SIZE) {
+            throw new IllegalArgumentException("session maximum data size exceeded");
+        }
+        SessionHeader partial = new SessionHeader(flags, sid.clone(), creationTime, rollingOffset, (int) dataSize,
+                null, idlingOffset, null);
+        byte[] h = partial.toBytes();
+        byte[] keyIv = deriveEncryptionKeyAndIv(ikmIndex, sid, kdf);
+        byte[] sealed;
+        try {
+            Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+            cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(keyIv, 0, KEY_SIZE, "AES"),
+                    new GCMParameterSpec(SessionHeader.TAG_SIZE * 8, keyIv, KEY_SIZE, IV_SIZE));
+            cipher.updateAAD(h, 0, SessionHeader.AAD_SIZE);
+            sealed = cipher.doFinal(body);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("unable to encrypt session data", e);
+        }
+        int ctLen = sealed.length - SessionHeader.TAG_SIZE;
+        System.arraycopy(sealed, ctLen, h, SessionHeader.TAG_OFFSET, SessionHeader.TAG_SIZE);
+        byte[] mac = calculateMac(ikmIndex, sid, h, SessionHeader.MAC_OFFSET);
+        System.arraycopy(mac, 0, h, SessionHeader.MAC_OFFSET, SessionHeader.MAC_SIZE);
+        SessionHeader header = new SessionHeader(flags, sid.clone(), creationTime, rollingOffset, (int) dataSize,
+                Arrays.copyOfRange(sealed, ctLen, sealed.length), idlingOffset, mac);
+        return new Sealed(header, Base64Url.encode(h), Base64Url.encode(Arrays.copyOf(sealed, ctLen)));
     }
 
     /**
      * lua-resty-session's touch: the same header with a new idling offset, re-MACed with the ikm
-     * that verified it (which may be a fallback).
+     * that verified it (which may be a fallback). Like lua, an offset above the 3-byte maximum
+     * is capped at {@link SessionHeader#MAX_IDLING_OFFSET}.
      *
      * @return the new header, base64url
      */
     public String touch(Verified verified, long idlingOffset) {
-        throw new UnsupportedOperationException("TODO");
+        if (verified == null) {
+            throw new IllegalArgumentException("verified is required");
+        }
+        if (idlingOffset < 0) {
+            throw new IllegalArgumentException("invalid session idling offset");
+        }
+        int ikmIndex = verified.ikmIndex();
+        if (ikmIndex < 0 || ikmIndex >= ikms.length) {
+            throw new IllegalArgumentException("unknown ikm index");
+        }
+        SessionHeader old = verified.header();
+        long offset = Math.min(idlingOffset, SessionHeader.MAX_IDLING_OFFSET);
+        byte[] h = new SessionHeader(old.flags(), old.sid(), old.creationTime(), old.rollingOffset(),
+                old.dataSize(), old.tag(), offset, null).toBytes();
+        byte[] mac = calculateMac(ikmIndex, old.sid(), h, SessionHeader.MAC_OFFSET);
+        System.arraycopy(mac, 0, h, SessionHeader.MAC_OFFSET, SessionHeader.MAC_SIZE);
+        return Base64Url.encode(h);
     }
 
     /** A 32-byte random session id from a {@link java.security.SecureRandom}. */
     public static byte[] newSessionId() {
-        throw new UnsupportedOperationException("TODO");
+        byte[] sid = new byte[SessionHeader.SID_SIZE];
+        RANDOM.nextBytes(sid);
+        return sid;
+    }
+
+    /** The number of ikms (primary plus fallbacks). */
+    int ikmCount() {
+        return ikms.length;
+    }
+
+    // ---- key derivation (package-private so tests can compare against the vectors) ----
+
+    /** The HKDF-SHA256 PRK of ikm {@code ikmIndex}. */
+    byte[] prk(int ikmIndex) {
+        return prks[ikmIndex].getEncoded();
+    }
+
+    /** 44 bytes: the AES-256 key (0..31) and the GCM IV (32..43). */
+    byte[] deriveEncryptionKeyAndIv(int ikmIndex, byte[] sid, KeyDerivation kdf) {
+        byte[] info = concat(ENCRYPTION, sid);
+        if (kdf.isHkdf()) {
+            return hkdfExpand(prks[ikmIndex], info, KEY_SIZE + IV_SIZE);
+        }
+        return pbkdf2(ikms[ikmIndex], info, kdf.pbkdf2Iterations(), KEY_SIZE + IV_SIZE);
+    }
+
+    /** The 32-byte HMAC key; always HKDF, also for remember cookies. */
+    byte[] deriveMacKey(int ikmIndex, byte[] sid) {
+        return hkdfExpand(prks[ikmIndex], concat(AUTHENTICATION, sid), KEY_SIZE);
+    }
+
+    private byte[] calculateMac(int ikmIndex, byte[] sid, byte[] msg, int len) {
+        Mac mac = HMAC.get();
+        try {
+            mac.init(new SecretKeySpec(deriveMacKey(ikmIndex, sid), "HmacSHA256"));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+        mac.update(msg, 0, len);
+        return Arrays.copyOf(mac.doFinal(), SessionHeader.MAC_SIZE);
+    }
+
+    /** HKDF-Expand (RFC 5869) with HMAC-SHA256. */
+    static byte[] hkdfExpand(SecretKeySpec prk, byte[] info, int length) {
+        Mac mac = HMAC.get();
+        try {
+            mac.init(prk);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] out = new byte[length];
+        byte[] t = new byte[0];
+        int pos = 0;
+        for (int counter = 1; pos < length; counter++) {
+            mac.update(t);
+            mac.update(info);
+            mac.update((byte) counter);
+            t = mac.doFinal();
+            int n = Math.min(t.length, length - pos);
+            System.arraycopy(t, 0, out, pos, n);
+            pos += n;
+        }
+        return out;
+    }
+
+    /**
+     * PBKDF2-HMAC-SHA256 (RFC 8018) over a raw byte password; the JDK's PBEKeySpec only takes
+     * chars, which would not feed the 32 raw ikm bytes through unchanged.
+     */
+    static byte[] pbkdf2(byte[] password, byte[] salt, int iterations, int length) {
+        Mac mac = HMAC.get();
+        try {
+            mac.init(new SecretKeySpec(password, "HmacSHA256"));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] out = new byte[length];
+        int pos = 0;
+        for (int block = 1; pos < length; block++) {
+            mac.update(salt);
+            mac.update(new byte[] {(byte) (block >>> 24), (byte) (block >>> 16), (byte) (block >>> 8), (byte) block});
+            byte[] u = mac.doFinal();
+            byte[] t = u.clone();
+            for (int i = 1; i < iterations; i++) {
+                u = mac.doFinal(u);
+                for (int j = 0; j < t.length; j++) {
+                    t[j] ^= u[j];
+                }
+            }
+            int n = Math.min(t.length, length - pos);
+            System.arraycopy(t, 0, out, pos, n);
+            pos += n;
+        }
+        return out;
+    }
+
+    private static byte[] hmac(byte[] key, byte[] data) {
+        Mac mac = HMAC.get();
+        try {
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+        return mac.doFinal(data);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    // ---- raw deflate (windowBits -15) ----
+
+    static byte[] deflate(byte[] data) {
+        Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION, true);
+        try {
+            deflater.setInput(data);
+            deflater.finish();
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length / 2));
+            byte[] buf = new byte[8192];
+            while (!deflater.finished()) {
+                int n = deflater.deflate(buf);
+                out.write(buf, 0, n);
+            }
+            return out.toByteArray();
+        } finally {
+            deflater.end();
+        }
+    }
+
+    static byte[] inflate(byte[] data) throws SessionCodecException {
+        Inflater inflater = new Inflater(true);
+        try {
+            inflater.setInput(data);
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length * 4));
+            byte[] buf = new byte[8192];
+            while (!inflater.finished()) {
+                int n = inflater.inflate(buf);
+                if (n == 0) {
+                    if (inflater.needsDictionary()) {
+                        throw new SessionCodecException("unable to inflate session data (need dictionary)");
+                    }
+                    if (inflater.needsInput()) {
+                        throw new SessionCodecException("unable to inflate session data (truncated input)");
+                    }
+                }
+                if (out.size() + n > MAX_PLAINTEXT_SIZE) {
+                    throw new SessionCodecException("unable to inflate session data (size limit exceeded)");
+                }
+                out.write(buf, 0, n);
+            }
+            return out.toByteArray();
+        } catch (DataFormatException e) {
+            throw new SessionCodecException("unable to inflate session data (data error)");
+        } finally {
+            inflater.end();
+        }
     }
 
     /** Timeouts in seconds; 0 disables each. */
