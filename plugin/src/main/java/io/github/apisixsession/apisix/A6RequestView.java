@@ -1,0 +1,106 @@
+package io.github.apisixsession.apisix;
+
+import io.github.apisixsession.core.GatewayException;
+import io.github.apisixsession.core.HttpHeader;
+import io.github.apisixsession.core.RequestView;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** An HTTPReqCall as the engine sees it; variables and the body are fetched lazily, once. */
+final class A6RequestView implements RequestView {
+
+    private final A6Codec.ReqCallRequest call;
+    private final GatewayLink link;
+    private final Map<String, String> variables = new HashMap<>();
+    private byte[] body;
+
+    A6RequestView(A6Codec.ReqCallRequest call, GatewayLink link) {
+        this.call = call;
+        this.link = link;
+    }
+
+    @Override
+    public String method() {
+        return call.method();
+    }
+
+    @Override
+    public String path() {
+        return call.path();
+    }
+
+    @Override
+    public List<String> queryArgs(String name) {
+        List<String> values = new ArrayList<>(1);
+        for (HttpHeader arg : call.args()) {
+            if (arg.is(name)) {
+                values.add(arg.value() == null ? "" : arg.value());
+            }
+        }
+        return values;
+    }
+
+    @Override
+    public List<String> headers(String name) {
+        return valuesOf(call.headers(), name);
+    }
+
+    @Override
+    public List<HttpHeader> allHeaders() {
+        return call.headers();
+    }
+
+    @Override
+    public String remoteAddress() {
+        return address(call.srcIp());
+    }
+
+    @Override
+    public String variable(String name) throws GatewayException {
+        String cached = variables.get(name);
+        if (cached == null) {
+            byte[] value = link.variable(name);
+            cached = value == null ? "" : new String(value, StandardCharsets.UTF_8);
+            variables.put(name, cached);
+        }
+        return cached;
+    }
+
+    @Override
+    public byte[] body() throws GatewayException {
+        if (body == null) {
+            byte[] value = link.requestBody();
+            body = value == null ? new byte[0] : value;
+        }
+        return body.clone();
+    }
+
+    static List<String> valuesOf(List<HttpHeader> headers, String name) {
+        List<String> values = new ArrayList<>(1);
+        for (HttpHeader h : headers) {
+            if (h.is(name)) {
+                values.add(h.value() == null ? "" : h.value());
+            }
+        }
+        return values;
+    }
+
+    static String address(byte[] ip) {
+        if (ip.length == 4) {
+            return (ip[0] & 0xFF) + "." + (ip[1] & 0xFF) + "." + (ip[2] & 0xFF) + "." + (ip[3] & 0xFF);
+        }
+        if (ip.length == 16) {
+            try {
+                return InetAddress.getByAddress(ip).getHostAddress();
+            } catch (UnknownHostException e) {
+                return "";
+            }
+        }
+        return "";
+    }
+}

@@ -1,0 +1,159 @@
+package io.github.apisixsession.apisix;
+
+import io.github.api7.A6.Err.Code;
+import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.HttpHeader;
+import io.github.apisixsession.core.RequestDecision;
+import io.github.apisixsession.core.ResponseDecision;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers one RPC frame from APISIX with exactly one reply frame. Never logs header values, cookies
+ * or conf values: only names, ids, keys and exception classes with their messages.
+ */
+final class RpcDispatcher {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RpcDispatcher.class);
+
+    /**
+     * Hop-by-hop headers of the upstream response. Re-emitting them in an HTTPRespCall reply would
+     * make nginx send them twice next to its own framing (chunked encoding, keepalive).
+     */
+    private static final Set<String> HOP_BY_HOP = Set.of(
+            "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade");
+
+    private final Map<String, ExtPlugin<?>> plugins;
+    private final ConfCache confCache;
+
+    RpcDispatcher(Map<String, ExtPlugin<?>> plugins, ConfCache confCache) {
+        this.plugins = Map.copyOf(plugins);
+        this.confCache = confCache;
+    }
+
+    /**
+     * The reply to {@code frame}.
+     *
+     * @throws MalformedRpcException when the frame cannot be decoded (answer BAD_REQUEST, close)
+     */
+    A6Frame handle(A6Frame frame, GatewayLink link) throws MalformedRpcException {
+        return switch (frame.type()) {
+            case A6Frame.RPC_PREPARE_CONF -> prepareConf(A6Codec.decodePrepareConf(frame.payload()));
+            case A6Frame.RPC_HTTP_REQ_CALL -> reqCall(A6Codec.decodeReqCall(frame.payload()), link);
+            case A6Frame.RPC_HTTP_RESP_CALL -> respCall(A6Codec.decodeRespCall(frame.payload()), link);
+            default -> throw new MalformedRpcException("unexpected frame type " + frame.type());
+        };
+    }
+
+    static A6Frame error(int code) {
+        return new A6Frame(A6Frame.RPC_ERROR, A6Codec.error(code));
+    }
+
+    private A6Frame prepareConf(A6Codec.PrepareConfRequest req) {
+        ConfCache.ConfSource source = new ConfCache.ConfSource(req.key(), req.entries());
+        PluginChain chain = confCache.parsed(source);
+        if (chain == null) {
+            List<PluginChain.Link<?>> links = new ArrayList<>(req.entries().size());
+            for (ConfCache.Entry entry : req.entries()) {
+                ExtPlugin<?> plugin = plugins.get(entry.name());
+                if (plugin == null) {
+                    LOG.error("conf {}: {}: name: unknown plugin (known: {})", req.key(), entry.name(),
+                            plugins.keySet());
+                    return error(Code.BAD_REQUEST);
+                }
+                try {
+                    links.add(PluginChain.Link.prepare(plugin, entry.value()));
+                } catch (ConfigException e) {
+                    LOG.error("conf {}: {}: {}", req.key(), entry.name(), e.getMessage());
+                    return error(Code.BAD_REQUEST);
+                } catch (RuntimeException e) {
+                    LOG.error("conf {}: {}: prepare failed: {}: {}", req.key(), entry.name(),
+                            e.getClass().getName(), e.getMessage());
+                    LOG.debug("prepare failure", e);
+                    return error(Code.SERVICE_UNAVAILABLE);
+                }
+            }
+            chain = new PluginChain(links);
+        }
+        long token = confCache.register(source, chain);
+        LOG.debug("conf {}: token {}", req.key(), token);
+        return new A6Frame(A6Frame.RPC_PREPARE_CONF, A6Codec.prepareConfResp(token));
+    }
+
+    private A6Frame reqCall(A6Codec.ReqCallRequest req, GatewayLink link) {
+        PluginChain chain = confCache.lookup(req.confToken());
+        if (chain == null) {
+            LOG.info("HTTPReqCall {}: conf token {} not found", req.id(), req.confToken());
+            return error(Code.CONF_TOKEN_NOT_FOUND);
+        }
+        A6RequestView view = new A6RequestView(req, link);
+        List<HttpHeader> requestHeaders = new ArrayList<>();
+        List<HttpHeader> responseHeaders = new ArrayList<>();
+        for (PluginChain.Link<?> step : chain.links()) {
+            RequestDecision decision;
+            try {
+                decision = step.onRequest(view);
+            } catch (Exception | StackOverflowError e) {
+                return pluginFailed("HTTPReqCall", req.id(), step, e);
+            }
+            if (decision instanceof RequestDecision.Respond respond) {
+                return new A6Frame(A6Frame.RPC_HTTP_REQ_CALL, A6Codec.reqCallStop(
+                        req.id(), respond.status(), respond.headers(), respond.body()));
+            }
+            if (decision instanceof RequestDecision.Proceed proceed) {
+                requestHeaders.addAll(proceed.requestHeaders());
+                responseHeaders.addAll(proceed.responseHeaders());
+            }
+        }
+        if (requestHeaders.isEmpty() && responseHeaders.isEmpty()) {
+            return new A6Frame(A6Frame.RPC_HTTP_REQ_CALL, A6Codec.reqCallNone(req.id()));
+        }
+        return new A6Frame(A6Frame.RPC_HTTP_REQ_CALL,
+                A6Codec.reqCallRewrite(req.id(), requestHeaders, responseHeaders));
+    }
+
+    private A6Frame respCall(A6Codec.RespCallRequest req, GatewayLink link) {
+        PluginChain chain = confCache.lookup(req.confToken());
+        if (chain == null) {
+            LOG.info("HTTPRespCall {}: conf token {} not found", req.id(), req.confToken());
+            return error(Code.CONF_TOKEN_NOT_FOUND);
+        }
+        A6ResponseView view = new A6ResponseView(req, link);
+        ResponseDecision last = null;
+        for (PluginChain.Link<?> step : chain.links()) {
+            try {
+                ResponseDecision decision = step.onResponse(view);
+                if (decision != null) {
+                    last = decision;
+                }
+            } catch (Exception | StackOverflowError e) {
+                return pluginFailed("HTTPRespCall", req.id(), step, e);
+            }
+        }
+        if (last != null) {
+            return new A6Frame(A6Frame.RPC_HTTP_RESP_CALL, A6Codec.respCallResp(req.id(), last.status(), last.headers()));
+        }
+        // No opinion. A reply with no header makes APISIX copy the upstream's headers minus
+        // Content-Type and others; one with any header makes it apply only those. So re-emit every
+        // upstream header (repeated ones and Content-Type included); status 0 keeps the upstream's.
+        List<HttpHeader> upstream = new ArrayList<>(req.headers().size());
+        for (HttpHeader h : req.headers()) {
+            if (!HOP_BY_HOP.contains(h.name().toLowerCase(Locale.ROOT))) {
+                upstream.add(h.value() == null ? new HttpHeader(h.name(), "") : h);
+            }
+        }
+        return new A6Frame(A6Frame.RPC_HTTP_RESP_CALL, A6Codec.respCallResp(req.id(), 0, upstream));
+    }
+
+    private static A6Frame pluginFailed(String rpc, long id, PluginChain.Link<?> step, Throwable e) {
+        LOG.error("{} {}: plugin {} failed: {}: {}", rpc, id, step.plugin().name(), e.getClass().getName(),
+                e.getMessage());
+        LOG.debug("plugin failure", e);
+        return error(Code.SERVICE_UNAVAILABLE);
+    }
+}

@@ -1,0 +1,128 @@
+package io.github.apisixsession.apisix;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The runner APISIX starts through {@code ext-plugin.cmd}: serves the ext-plugin protocol on
+ * {@code APISIX_LISTEN_ADDRESS} with the plugins found by {@link ServiceLoader} until SIGTERM.
+ *
+ * <p>Environment: {@code APISIX_LISTEN_ADDRESS} (required, {@code unix:/abs/path}),
+ * {@code APISIX_CONF_EXPIRE_TIME} (seconds, default 3600), {@code SESSION_RUNNER_CONF_GRACE}
+ * (seconds, default 10), {@code SESSION_RUNNER_CONF_CAPACITY} (default 100000),
+ * {@code SESSION_RUNNER_SOCKET_MODE} (octal, default 0777: the nginx workers usually run as another
+ * user than the runner).
+ */
+public final class RunnerMain {
+
+    static final int EXIT_USAGE = 2;
+    static final int EXIT_FAILURE = 1;
+
+    private static final String USAGE = String.join(System.lineSeparator(),
+            "usage: java -jar apisix-session-runner.jar [run]",
+            "  run   serve APISIX's ext-plugin protocol (the default)",
+            "environment:",
+            "  APISIX_LISTEN_ADDRESS         unix:/absolute/path of the socket (required; set by APISIX)",
+            "  APISIX_CONF_EXPIRE_TIME       conf token lifetime in seconds (default 3600; set by APISIX)",
+            "  SESSION_RUNNER_CONF_GRACE     seconds kept beyond that (default 10)",
+            "  SESSION_RUNNER_CONF_CAPACITY  most conf tokens kept (default 100000)",
+            "  SESSION_RUNNER_SOCKET_MODE    octal permissions of the socket file (default 0777)");
+
+    private RunnerMain() {
+    }
+
+    public static void main(String[] args) {
+        int code = run(args, System.getenv(), System.out, System.err);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    /** Everything but the process exit; returns the exit code (blocks while serving). */
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length > 0) {
+            switch (args[0]) {
+                case "run":
+                    break;
+                case "help", "-h", "--help":
+                    out.println(USAGE);
+                    return 0;
+                default:
+                    err.println("unknown command: " + args[0]);
+                    err.println(USAGE);
+                    return EXIT_USAGE;
+            }
+        }
+        HostSettings settings;
+        try {
+            settings = HostSettings.fromEnv(env);
+        } catch (IllegalArgumentException e) {
+            err.println("apisix-session-runner: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        Logger log = LoggerFactory.getLogger(RunnerMain.class);
+        List<ExtPlugin<?>> plugins;
+        try {
+            plugins = discoverPlugins();
+        } catch (ServiceConfigurationError e) {
+            err.println("apisix-session-runner: cannot load a plugin: " + e.getMessage());
+            return EXIT_FAILURE;
+        }
+        ExtPluginServer server;
+        try {
+            server = ExtPluginServer.start(settings, plugins);
+        } catch (IOException | IllegalArgumentException e) {
+            err.println("apisix-session-runner: cannot listen on " + settings.socketPath() + ": " + e.getMessage());
+            return EXIT_FAILURE;
+        }
+        log.info("listening on {} (conf lifetime {} s, capacity {}) with plugins {}", server.socketPath(),
+                settings.confLifetime().toSeconds(), settings.confCapacity(), server.pluginNames());
+        installSignalHandlers(server);
+        try {
+            server.awaitTermination();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
+        }
+        return 0;
+    }
+
+    /** The plugins registered in {@code META-INF/services/io.github.apisixsession.apisix.ExtPlugin}. */
+    @SuppressWarnings("rawtypes")
+    public static List<ExtPlugin<?>> discoverPlugins() {
+        List<ExtPlugin<?>> plugins = new ArrayList<>();
+        for (ExtPlugin plugin : ServiceLoader.load(ExtPlugin.class)) {
+            plugins.add((ExtPlugin<?>) plugin);
+        }
+        return plugins;
+    }
+
+    /**
+     * SIGTERM (APISIX stopping) and SIGINT: stop accepting, let in-flight RPCs finish, close the
+     * plugins, delete the socket, exit 0. A shutdown hook covers other exits (System.exit).
+     */
+    private static void installSignalHandlers(ExtPluginServer server) {
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "a6-shutdown-hook"));
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
+                    Thread stopper = new Thread(() -> {
+                        LoggerFactory.getLogger(RunnerMain.class).info("SIG{} received, shutting down", name);
+                        server.close();
+                        System.exit(0);
+                    }, "a6-shutdown");
+                    stopper.start();
+                });
+            } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
+                // no such signal here: the shutdown hook still closes the server
+            }
+        }
+    }
+}

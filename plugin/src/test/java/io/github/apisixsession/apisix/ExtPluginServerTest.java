@@ -1,0 +1,572 @@
+package io.github.apisixsession.apisix;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.github.api7.A6.Err.Code;
+import io.github.api7.A6.HTTPReqCall.Action;
+import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.HttpHeader;
+import io.github.apisixsession.core.RequestDecision;
+import io.github.apisixsession.core.ResponseDecision;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(30)
+class ExtPluginServerTest {
+
+    @TempDir
+    Path dir;
+
+    private ExtPluginServer server;
+    private final AtomicLong nanos = new AtomicLong();
+    private final Ticker ticker = nanos::get;
+
+    /** Records what the engine would see of a request. */
+    private final AtomicReference<Map<String, Object>> seen = new AtomicReference<>();
+
+    private final TestPlugin recorder = TestPlugin.onRequest("record", (config, r) -> {
+        Map<String, Object> m = new ConcurrentHashMap<>();
+        m.put("method", r.method());
+        m.put("path", r.path());
+        m.put("multi", r.headers("X-MULTI"));
+        m.put("utf", r.headers("x-utf"));
+        m.put("absent", r.headers("x-absent"));
+        m.put("all", r.allHeaders());
+        m.put("a", r.queryArgs("a"));
+        m.put("flag", r.queryArgs("flag"));
+        m.put("addr", r.remoteAddress());
+        seen.set(m);
+        return RequestDecision.PROCEED;
+    });
+
+    /** Echoes the variables named in its config (comma separated) into request headers x-var-NAME. */
+    private final TestPlugin echo = TestPlugin.onRequest("echo", (config, r) -> {
+        List<HttpHeader> headers = new ArrayList<>();
+        for (String name : config.split(",")) {
+            headers.add(new HttpHeader("x-var-" + name, r.variable(name)));
+            r.variable(name); // cached: asked once
+        }
+        return new RequestDecision.Proceed(headers, List.of());
+    });
+
+    private final TestPlugin body = TestPlugin.onRequest("body", (config, r) -> {
+        byte[] first = r.body();
+        byte[] second = r.body();
+        return new RequestDecision.Proceed(List.of(
+                new HttpHeader("x-body", new String(first, StandardCharsets.UTF_8)),
+                new HttpHeader("x-body-again", String.valueOf(second.length))), List.of());
+    });
+
+    private final TestPlugin deny = TestPlugin.onRequest("deny", (config, r) -> new RequestDecision.Respond(
+            Integer.parseInt(config),
+            List.of(new HttpHeader("Set-Cookie", "a=1; Path=/"), new HttpHeader("Set-Cookie", "b=2"),
+                    new HttpHeader("Content-Type", "text/plain")),
+            "bye".getBytes(StandardCharsets.UTF_8)));
+
+    private final TestPlugin cookies = TestPlugin.onRequest("cookies", (config, r) -> new RequestDecision.Proceed(
+            List.of(new HttpHeader("X-User", "alice"), HttpHeader.remove("X-Forged")),
+            List.of(new HttpHeader("Set-Cookie", "s1=x; HttpOnly"), new HttpHeader("Set-Cookie", "s2=y"))));
+
+    private final TestPlugin boom = new TestPlugin("boom", value -> {
+        if (value.equals("bad")) {
+            throw new ConfigException("storage.url", "must be a URL");
+        }
+        return value;
+    }, (config, r) -> {
+        throw new IllegalStateException("kaputt");
+    }, (config, r) -> {
+        throw new IllegalStateException("kaputt");
+    });
+
+    private final TestPlugin sleepy = TestPlugin.onRequest("sleepy", (config, r) -> {
+        if (!r.headers("x-sleep").isEmpty()) {
+            SLEEP_STARTED.countDown();
+            Thread.sleep(Long.parseLong(r.headers("x-sleep").get(0)));
+        }
+        return RequestDecision.PROCEED;
+    });
+
+    private static CountDownLatch SLEEP_STARTED = new CountDownLatch(1);
+
+    private final TestPlugin respSet = TestPlugin.onResponse("resp-set", (config, r) -> config.equals("none")
+            ? null
+            : new ResponseDecision(201, List.of(new HttpHeader("Set-Cookie", "c=" + r.variable("request_id")),
+                    new HttpHeader("Content-Type", "application/json"))));
+
+    private List<ExtPlugin<?>> plugins() {
+        return List.of(recorder, echo, body, deny, cookies, boom, sleepy, respSet, new NoopPlugin());
+    }
+
+    private Path socket() {
+        return dir.resolve("a6.sock");
+    }
+
+    private ExtPluginServer start(HostSettings settings) throws IOException {
+        server = ExtPluginServer.start(settings, plugins());
+        return server;
+    }
+
+    private ExtPluginServer start() throws IOException {
+        return start(HostSettings.of(socket()).withTicker(ticker));
+    }
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.shutdown(Duration.ofSeconds(1));
+        }
+    }
+
+    @Test
+    void prepareConfHandsOutDistinctNonZeroTokens() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long t1 = gw.prepareConf("route#1#ext-plugin-pre-req#1", "noop", "{}");
+            long t2 = gw.prepareConf("route#2#ext-plugin-pre-req#1", "noop", "{}");
+            assertEquals(1, t1);
+            assertEquals(2, t2);
+        }
+    }
+
+    @Test
+    void identicalPrepareConfReusesParsedConfigButGetsValidToken() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long t1 = gw.prepareConf("k", "echo", "request_id");
+            long t2 = gw.prepareConf("k", "echo", "request_id");
+            assertNotEquals(t1, t2);
+            assertEquals(1, echo.prepares.get());
+            var ex = gw.reqCall(t2, TestGateway.Request.get("/"), Map.of("request_id", "r1"), null);
+            assertEquals("r1", TestGateway.headers(ex.rewrite().headersLength(), i -> ex.rewrite().headers(i)).get(0).value());
+        }
+    }
+
+    @Test
+    void noChangeRepliesWithoutAction() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "noop", "");
+            var ex = gw.reqCall(token, TestGateway.Request.get("/x"), Map.of(), null);
+            assertEquals(7, ex.reqResp().id());
+            assertEquals(Action.NONE, ex.reqResp().actionType());
+        }
+    }
+
+    @Test
+    void requestViewKeepsRepeatedHeadersUtf8AndLooksUpCaseInsensitively() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "record", "");
+            List<HttpHeader> headers = List.of(new HttpHeader("x-multi", "v1"), new HttpHeader("host", "h"),
+                    new HttpHeader("X-Multi", "v2"), new HttpHeader("x-utf", "héllo ✓ 日本"));
+            List<HttpHeader> args = List.of(new HttpHeader("a", "1"), new HttpHeader("flag", null),
+                    new HttpHeader("a", "2"));
+            var ex = gw.reqCall(token, TestGateway.Request.get("/p/q").withHeaders(headers).withArgs(args)
+                    .withMethod(io.github.api7.A6.Method.PATCH), Map.of(), null);
+            assertEquals(Action.NONE, ex.reqResp().actionType());
+            Map<String, Object> m = seen.get();
+            assertEquals("PATCH", m.get("method"));
+            assertEquals("/p/q", m.get("path"));
+            assertEquals(List.of("v1", "v2"), m.get("multi"));
+            assertEquals(List.of("héllo ✓ 日本"), m.get("utf"));
+            assertEquals(List.of(), m.get("absent"));
+            assertEquals(headers, m.get("all"));
+            assertEquals(List.of("1", "2"), m.get("a"));
+            assertEquals(List.of(""), m.get("flag"));
+            assertEquals("127.0.0.1", m.get("addr"));
+        }
+    }
+
+    @Test
+    void remoteAddressForIpv6AndUnknown() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "record", "");
+            byte[] v6 = new byte[16];
+            v6[0] = 0x20;
+            v6[1] = 0x01;
+            v6[2] = 0x0d;
+            v6[3] = (byte) 0xb8;
+            v6[15] = 1;
+            gw.reqCall(token, TestGateway.Request.get("/").withSrcIp(v6), Map.of(), null);
+            assertEquals("2001:db8:0:0:0:0:0:1", seen.get().get("addr"));
+            gw.reqCall(token, TestGateway.Request.get("/").withSrcIp(new byte[0]), Map.of(), null);
+            assertEquals("", seen.get().get("addr"));
+        }
+    }
+
+    @Test
+    void variablesAreFetchedThroughExtraInfoOnceEach() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "echo", "consumer_name,request_id,missing");
+            var ex = gw.reqCall(token, TestGateway.Request.get("/"),
+                    Map.of("consumer_name", "fiona", "request_id", "abc"), null);
+            assertEquals(List.of("consumer_name", "request_id", "missing"), ex.varsAsked());
+            var rw = ex.rewrite();
+            assertEquals(List.of(new HttpHeader("x-var-consumer_name", "fiona"), new HttpHeader("x-var-request_id", "abc"),
+                    new HttpHeader("x-var-missing", "")), TestGateway.headers(rw.headersLength(), rw::headers));
+            assertNull(rw.path(), "path must stay unset");
+            assertEquals(0, rw.argsLength());
+            assertEquals(0, rw.respHeadersLength());
+        }
+    }
+
+    @Test
+    void requestBodyIsFetchedOnce() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "body", "");
+            var ex = gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), "{\"u\":1}".getBytes(StandardCharsets.UTF_8));
+            assertEquals(1, ex.bodiesAsked());
+            var rw = ex.rewrite();
+            assertEquals(List.of(new HttpHeader("x-body", "{\"u\":1}"), new HttpHeader("x-body-again", "7")),
+                    TestGateway.headers(rw.headersLength(), rw::headers));
+            var none = gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null);
+            assertEquals("0", TestGateway.headers(none.rewrite().headersLength(), none.rewrite()::headers).get(1).value());
+        }
+    }
+
+    @Test
+    void respondBecomesStopAndEndsTheChain() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "deny", "401", "boom", "");
+            var ex = gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null);
+            var stop = ex.stop();
+            assertEquals(401, stop.status());
+            assertEquals(List.of(new HttpHeader("Set-Cookie", "a=1; Path=/"), new HttpHeader("Set-Cookie", "b=2"),
+                    new HttpHeader("Content-Type", "text/plain")), TestGateway.headers(stop.headersLength(), stop::headers));
+            byte[] b = new byte[stop.bodyLength()];
+            stop.bodyAsByteBuffer().get(b);
+            assertEquals("bye", new String(b, StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void proceedsMergeIntoRewriteWithRemovalAndRepeatedRespHeaders() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "echo", "request_id", "noop", "", "cookies", "");
+            var ex = gw.reqCall(token, TestGateway.Request.get("/"), Map.of("request_id", "r"), null);
+            var rw = ex.rewrite();
+            List<HttpHeader> headers = TestGateway.headers(rw.headersLength(), rw::headers);
+            assertEquals(List.of(new HttpHeader("x-var-request_id", "r"), new HttpHeader("X-User", "alice"),
+                    new HttpHeader("X-Forged", null)), headers);
+            assertNull(rw.headers(2).value(), "a removal is a TextEntry without value");
+            assertEquals(List.of(new HttpHeader("Set-Cookie", "s1=x; HttpOnly"), new HttpHeader("Set-Cookie", "s2=y")),
+                    TestGateway.headers(rw.respHeadersLength(), rw::respHeaders));
+            assertNull(rw.path());
+            assertEquals(0, rw.argsLength());
+        }
+    }
+
+    @Test
+    void unknownTokenIsConfTokenNotFound() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            var ex = gw.reqCall(4242, TestGateway.Request.get("/"), Map.of(), null);
+            assertEquals(Code.CONF_TOKEN_NOT_FOUND, ex.errorCode());
+            var resp = gw.respCall(4242, 1, 200, List.of(), Map.of());
+            assertEquals(Code.CONF_TOKEN_NOT_FOUND, resp.errorCode());
+            // connection still usable
+            long token = gw.prepareConf("k", "noop", "");
+            assertEquals(Action.NONE, gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
+        }
+    }
+
+    @Test
+    void confExpiresAfterExpiryPlusGrace() throws Exception {
+        start(HostSettings.of(socket()).withTicker(ticker).withConfExpiry(Duration.ofSeconds(10), Duration.ofSeconds(2)));
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "noop", "");
+            nanos.addAndGet(Duration.ofSeconds(11).toNanos());
+            assertEquals(Action.NONE, gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
+            nanos.addAndGet(Duration.ofMillis(1500).toNanos());
+            assertEquals(Code.CONF_TOKEN_NOT_FOUND, gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).errorCode());
+            // APISIX re-sends PrepareConf and retries
+            long fresh = gw.prepareConf("k", "noop", "");
+            assertNotEquals(token, fresh);
+            assertEquals(Action.NONE, gw.reqCall(fresh, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
+        }
+    }
+
+    @Test
+    void confCacheIsBounded() throws Exception {
+        start(HostSettings.of(socket()).withTicker(ticker).withConfCapacity(2));
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            List<Long> tokens = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                tokens.add(gw.prepareConf("k" + i, "noop", ""));
+            }
+            int found = 0;
+            for (long t : tokens) {
+                var reply = gw.reqCall(t, TestGateway.Request.get("/"), Map.of(), null).reply();
+                if (reply.type() == A6Frame.RPC_HTTP_REQ_CALL) {
+                    found++;
+                }
+            }
+            assertTrue(found <= 3, "at most about capacity tokens kept, got " + found);
+            assertTrue(found >= 1, "the newest tokens are kept");
+        }
+    }
+
+    @Test
+    void unknownPluginAndConfigExceptionAreBadRequest() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            assertEquals(Code.BAD_REQUEST, TestGateway.errorCode(gw.prepareConfRaw("k", "noop", "", "nope", "{}")));
+            assertEquals(Code.BAD_REQUEST, TestGateway.errorCode(gw.prepareConfRaw("k", "boom", "bad")));
+            // the connection stays usable after a refused conf
+            assertTrue(gw.prepareConf("k", "boom", "good") > 0);
+        }
+    }
+
+    @Test
+    void pluginExceptionIsServiceUnavailableAndConnectionStaysUsable() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "boom", "");
+            assertEquals(Code.SERVICE_UNAVAILABLE, gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).errorCode());
+            assertEquals(Code.SERVICE_UNAVAILABLE, gw.respCall(token, 3, 200, List.of(), Map.of()).errorCode());
+            long ok = gw.prepareConf("k2", "noop", "");
+            assertEquals(Action.NONE, gw.reqCall(ok, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
+        }
+    }
+
+    @Test
+    void malformedFramesCloseOnlyThatConnection() throws Exception {
+        start();
+        try (TestGateway other = TestGateway.connect(socket())) {
+            long token = other.prepareConf("k", "noop", "");
+            try (TestGateway bad = TestGateway.connect(socket())) {
+                bad.send(9, new byte[] {1, 2, 3});
+                assertEquals(Code.BAD_REQUEST, TestGateway.errorCode(bad.read()));
+                assertNull(bad.read(), "connection closed after a bad frame");
+            }
+            try (TestGateway bad = TestGateway.connect(socket())) {
+                bad.send(A6Frame.RPC_HTTP_REQ_CALL, new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3, 4, 5});
+                assertEquals(Code.BAD_REQUEST, TestGateway.errorCode(bad.read()));
+                assertNull(bad.read(), "connection closed after a bad flatbuffer");
+            }
+            try (TestGateway bad = TestGateway.connect(socket())) {
+                bad.send(A6Frame.RPC_PREPARE_CONF, new byte[0]);
+                assertEquals(Code.BAD_REQUEST, TestGateway.errorCode(bad.read()));
+            }
+            try (TestGateway truncated = TestGateway.connect(socket())) {
+                truncated.channel.write(java.nio.ByteBuffer.wrap(new byte[] {2, 0, 0, 100, 1, 2}));
+                truncated.channel.shutdownOutput();
+                assertNull(truncated.read(), "a truncated frame closes the connection");
+            }
+            assertEquals(Action.NONE, other.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
+            try (TestGateway fresh = TestGateway.connect(socket())) {
+                assertTrue(fresh.prepareConf("k", "noop", "") > token);
+            }
+        }
+    }
+
+    @Test
+    void respCallReEmitsEveryUpstreamHeaderWhenNoPluginHasAnOpinion() throws Exception {
+        start();
+        List<HttpHeader> upstream = List.of(new HttpHeader("Content-Type", "application/json"),
+                new HttpHeader("Set-Cookie", "up1=u1; Path=/"), new HttpHeader("X-Up", "upstream-value"),
+                new HttpHeader("Set-Cookie", "up2=u2"), new HttpHeader("Transfer-Encoding", "chunked"),
+                new HttpHeader("Content-Length", "220"));
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "noop", "", "resp-set", "none");
+            var ex = gw.respCall(token, 77, 404, upstream, Map.of());
+            var resp = ex.respResp();
+            assertEquals(77, resp.id());
+            assertEquals(0, resp.status(), "0 keeps the upstream status");
+            assertEquals(List.of(new HttpHeader("Content-Type", "application/json"),
+                    new HttpHeader("Set-Cookie", "up1=u1; Path=/"), new HttpHeader("X-Up", "upstream-value"),
+                    new HttpHeader("Set-Cookie", "up2=u2"), new HttpHeader("Content-Length", "220")),
+                    TestGateway.headers(resp.headersLength(), resp::headers));
+            assertEquals(0, resp.bodyLength());
+        }
+    }
+
+    @Test
+    void respCallLastDecisionWins() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "resp-set", "set", "resp-set", "none");
+            var ex = gw.respCall(token, 5, 200, List.of(new HttpHeader("X-Up", "u")), Map.of("request_id", "rid"));
+            assertEquals(List.of("request_id"), ex.varsAsked());
+            var resp = ex.respResp();
+            assertEquals(201, resp.status());
+            assertEquals(List.of(new HttpHeader("Set-Cookie", "c=rid"), new HttpHeader("Content-Type", "application/json")),
+                    TestGateway.headers(resp.headersLength(), resp::headers));
+        }
+    }
+
+    @Test
+    void blockedConnectionDoesNotDelayTheOthers() throws Exception {
+        SLEEP_STARTED = new CountDownLatch(1);
+        start();
+        long token;
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            token = gw.prepareConf("k", "sleepy", "");
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(32);
+        try {
+            long t0 = System.nanoTime();
+            Future<Long> blocked = pool.submit(() -> {
+                try (TestGateway gw = TestGateway.connect(socket())) {
+                    gw.reqCall(token, TestGateway.Request.get("/").withHeaders(List.of(new HttpHeader("x-sleep", "2000"))),
+                            Map.of(), null).reqResp();
+                    return System.nanoTime();
+                }
+            });
+            assertTrue(SLEEP_STARTED.await(5, TimeUnit.SECONDS));
+            List<Future<Long>> others = new ArrayList<>();
+            for (int i = 0; i < 31; i++) {
+                others.add(pool.submit(() -> {
+                    try (TestGateway gw = TestGateway.connect(socket())) {
+                        for (int n = 0; n < 5; n++) {
+                            assertEquals(Action.NONE,
+                                    gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
+                        }
+                        return System.nanoTime();
+                    }
+                }));
+            }
+            long lastOther = 0;
+            for (Future<Long> f : others) {
+                lastOther = Math.max(lastOther, f.get(10, TimeUnit.SECONDS));
+            }
+            long blockedDone = blocked.get(10, TimeUnit.SECONDS);
+            assertTrue(lastOther < blockedDone, "the other 31 connections finished before the blocked one");
+            assertTrue(Duration.ofNanos(lastOther - t0).toMillis() < 1800,
+                    "others were not delayed by the sleeping plugin: " + Duration.ofNanos(lastOther - t0).toMillis());
+            assertTrue(Duration.ofNanos(blockedDone - t0).toMillis() >= 2000);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void gracefulShutdownFinishesInFlightRpcClosesPluginsAndDeletesSocket() throws Exception {
+        SLEEP_STARTED = new CountDownLatch(1);
+        start();
+        assertTrue(Files.exists(socket()));
+        assertEquals(PosixFilePermissions.fromString("rwxrwxrwx"), Files.getPosixFilePermissions(socket()));
+        TestGateway idle = TestGateway.connect(socket());
+        TestGateway busy = TestGateway.connect(socket());
+        long token = busy.prepareConf("k", "sleepy", "");
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> inFlight = pool.submit(() -> busy.reqCall(token,
+                    TestGateway.Request.get("/").withHeaders(List.of(new HttpHeader("x-sleep", "500"))), Map.of(), null)
+                    .reply().type());
+            assertTrue(SLEEP_STARTED.await(5, TimeUnit.SECONDS));
+            server.shutdown(Duration.ofSeconds(5));
+            assertEquals(A6Frame.RPC_HTTP_REQ_CALL, inFlight.get(5, TimeUnit.SECONDS), "the in-flight RPC got its reply");
+            assertNull(busy.read(), "then the connection is closed");
+            assertNull(idle.read(), "idle connections are closed");
+            assertFalse(Files.exists(socket()), "socket file deleted");
+            assertEquals(1, sleepy.closes.get());
+            assertEquals(1, echo.closes.get());
+            assertThrows(IOException.class, () -> TestGateway.connect(socket()));
+        } finally {
+            pool.shutdownNow();
+            idle.close();
+            busy.close();
+        }
+    }
+
+    @Test
+    void staleSocketFileIsReplacedAndSocketModeApplied() throws Exception {
+        start(HostSettings.of(socket()).withSocketMode(HostSettings.parseMode("0660")));
+        assertEquals(PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(socket()));
+        // a second server on a live socket refuses to start
+        assertThrows(IOException.class, () -> ExtPluginServer.start(HostSettings.of(socket()), List.of()));
+        server.shutdown(Duration.ofSeconds(1));
+        assertFalse(Files.exists(socket()));
+        // create a stale socket by binding and closing a raw channel
+        try (var ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            ch.bind(java.net.UnixDomainSocketAddress.of(socket()));
+        }
+        assertTrue(Files.exists(socket()), "stale socket file left behind (as after a crash)");
+        server = ExtPluginServer.start(HostSettings.of(socket()), List.of(new NoopPlugin()));
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            assertEquals(1, gw.prepareConf("k", "noop", ""));
+        }
+    }
+
+    @Test
+    void refusesToReplaceARegularFile() throws Exception {
+        Files.writeString(socket(), "not a socket");
+        assertThrows(IOException.class, () -> ExtPluginServer.start(HostSettings.of(socket()), List.of()));
+        assertEquals("not a socket", Files.readString(socket()));
+    }
+
+    @Test
+    void duplicatePluginNamesAreRejected() {
+        assertThrows(IllegalArgumentException.class,
+                () -> ExtPluginServer.start(HostSettings.of(socket()), List.of(new NoopPlugin(), new NoopPlugin())));
+    }
+
+    @Test
+    void extraInfoDesyncIsAGatewayExceptionAndClosesTheConnection() throws Exception {
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        TestPlugin careful = TestPlugin.onRequest("careful", (config, r) -> {
+            try {
+                r.variable("consumer_name");
+            } catch (io.github.apisixsession.core.GatewayException e) {
+                thrown.set(e);
+                throw e;
+            }
+            return RequestDecision.PROCEED;
+        });
+        server = ExtPluginServer.start(HostSettings.of(socket()), List.of(careful, new NoopPlugin()));
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "careful", "");
+            gw.send(A6Frame.RPC_HTTP_REQ_CALL, TestGateway.reqCallPayload(token, TestGateway.Request.get("/")));
+            assertEquals(A6Frame.RPC_EXTRA_INFO, gw.read().type());
+            gw.send(A6Frame.RPC_HTTP_REQ_CALL, new byte[8]); // not an ExtraInfo answer
+            assertNull(gw.read(), "the connection is closed, no reply is sent on a desynced stream");
+            assertTrue(thrown.get() instanceof io.github.apisixsession.core.GatewayException);
+        }
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            assertTrue(gw.prepareConf("k", "noop", "") > 0, "the server still serves");
+        }
+    }
+
+    @Test
+    void stopStatusAndEmptyBody() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "deny", "302");
+            var stop = gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).stop();
+            assertEquals(302, stop.status());
+            assertArrayEquals("bye".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) stop.body(0), (byte) stop.body(1), (byte) stop.body(2)});
+        }
+    }
+}
