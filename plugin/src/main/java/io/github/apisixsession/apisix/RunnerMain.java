@@ -2,6 +2,13 @@ package io.github.apisixsession.apisix;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.MalformedURLException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +40,8 @@ public final class RunnerMain {
             "  APISIX_CONF_EXPIRE_TIME       conf token lifetime in seconds (default 3600; set by APISIX)",
             "  SESSION_RUNNER_CONF_GRACE     seconds kept beyond that (default 10)",
             "  SESSION_RUNNER_CONF_CAPACITY  most conf tokens kept (default 100000)",
-            "  SESSION_RUNNER_SOCKET_MODE    octal permissions of the socket file (default 0777)");
+            "  SESSION_RUNNER_SOCKET_MODE    octal permissions of the socket file (default 0777)",
+            "  SESSION_RUNNER_LIB_DIR        folder of extra jars (custom storages; default: lib/ next to the jar)");
 
     private RunnerMain() {
     }
@@ -68,6 +76,14 @@ public final class RunnerMain {
             return EXIT_USAGE;
         }
         Logger log = LoggerFactory.getLogger(RunnerMain.class);
+        List<Path> extraJars = extensionJars(env);
+        if (!extraJars.isEmpty()) {
+            // ServiceLoader looks through the context class loader: storages and plugins in lib/
+            // are found like the bundled ones
+            Thread.currentThread().setContextClassLoader(new URLClassLoader(toUrls(extraJars),
+                    RunnerMain.class.getClassLoader()));
+            log.info("extension jars: {}", extraJars);
+        }
         List<ExtPlugin<?>> plugins;
         try {
             plugins = discoverPlugins();
@@ -94,11 +110,50 @@ public final class RunnerMain {
         return 0;
     }
 
+    /**
+     * Jars in {@code SESSION_RUNNER_LIB_DIR}, by default the {@code lib/} folder next to the runner
+     * jar: custom storages (and plugins) dropped there are loaded at start.
+     */
+    static List<Path> extensionJars(Map<String, String> env) {
+        Path dir;
+        String configured = env.get("SESSION_RUNNER_LIB_DIR");
+        if (configured != null && !configured.isBlank()) {
+            dir = Path.of(configured);
+        } else {
+            try {
+                Path self = Path.of(RunnerMain.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+                dir = self.getParent() == null ? null : self.getParent().resolve("lib");
+            } catch (URISyntaxException | SecurityException | NullPointerException e) {
+                return List.of();
+            }
+        }
+        if (dir == null || !Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static URL[] toUrls(List<Path> jars) {
+        URL[] urls = new URL[jars.size()];
+        for (int i = 0; i < urls.length; i++) {
+            try {
+                urls[i] = jars.get(i).toUri().toURL();
+            } catch (MalformedURLException e) {
+                throw new IllegalArgumentException("bad jar path " + jars.get(i), e);
+            }
+        }
+        return urls;
+    }
+
     /** The plugins registered in {@code META-INF/services/io.github.apisixsession.apisix.ExtPlugin}. */
     @SuppressWarnings("rawtypes")
     public static List<ExtPlugin<?>> discoverPlugins() {
         List<ExtPlugin<?>> plugins = new ArrayList<>();
-        for (ExtPlugin plugin : ServiceLoader.load(ExtPlugin.class)) {
+        for (ExtPlugin plugin : ServiceLoader.load(ExtPlugin.class, Thread.currentThread().getContextClassLoader())) {
             plugins.add((ExtPlugin<?>) plugin);
         }
         return plugins;
