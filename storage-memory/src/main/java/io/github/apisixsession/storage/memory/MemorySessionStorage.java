@@ -39,6 +39,7 @@ public final class MemorySessionStorage implements SessionStorage {
     private static final long MAX_TTL_NANOS = Duration.ofDays(365L * 100).toNanos();
 
     private final Clock clock;
+    private final long maxEntries;
     private final Cache<String, Entry> cache;
     private final Policy<String, Entry> policy;
     private final ConcurrentHashMap<Owner, Bucket> index = new ConcurrentHashMap<>();
@@ -48,6 +49,7 @@ public final class MemorySessionStorage implements SessionStorage {
             throw new IllegalArgumentException("maxEntries must be at least 1");
         }
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.maxEntries = maxEntries;
         this.cache = Caffeine.newBuilder()
                 .maximumSize(maxEntries)
                 .ticker(this::nanos)
@@ -129,6 +131,11 @@ public final class MemorySessionStorage implements SessionStorage {
             }
         }
         return Map.copyOf(out);
+    }
+
+    /** The bound: beyond it, storing a session evicts another. */
+    public long maxEntries() {
+        return maxEntries;
     }
 
     /** Number of entries, including expired ones not yet cleaned up. */
