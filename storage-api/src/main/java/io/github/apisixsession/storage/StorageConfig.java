@@ -1,5 +1,7 @@
 package io.github.apisixsession.storage;
 
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -95,7 +97,10 @@ public final class StorageConfig {
         String v = getString(key, defaultValue);
         if (v != null && v.startsWith(ENV_PREFIX)) {
             String name = v.substring(ENV_PREFIX.length());
-            String resolved = name.isEmpty() ? null : environment.apply(name);
+            if (name.isEmpty()) {
+                throw new StorageConfigException(field(key), "$env:// must be followed by a variable name");
+            }
+            String resolved = environment.apply(name);
             if (resolved == null) {
                 throw new StorageConfigException(field(key), "environment variable " + name + " is not set");
             }
@@ -120,14 +125,15 @@ public final class StorageConfig {
         if (v == null) {
             return defaultValue;
         }
-        if (!(v instanceof Number n) || !isIntegral(n)) {
+        BigDecimal exact = v instanceof Number n ? exact(n) : null;
+        if (exact == null || exact.signum() != 0 && exact.stripTrailingZeros().scale() > 0) {
             throw new StorageConfigException(field(key), "must be an integer");
         }
-        long l = n.longValue();
-        if (l < min || l > max) {
+        // compared exactly, so 1e30 or a huge BigInteger is out of range instead of wrapping around
+        if (exact.compareTo(BigDecimal.valueOf(min)) < 0 || exact.compareTo(BigDecimal.valueOf(max)) > 0) {
             throw new StorageConfigException(field(key), "must be between " + min + " and " + max);
         }
-        return l;
+        return exact.longValueExact();
     }
 
     public int getInt(String key, int defaultValue, int min, int max) {
@@ -200,9 +206,9 @@ public final class StorageConfig {
             throw new StorageConfigException(field(key), "must be an array of strings");
         }
         List<String> out = new ArrayList<>(list.size());
-        for (Object o : list) {
-            if (!(o instanceof String s)) {
-                throw new StorageConfigException(field(key), "must be an array of strings");
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof String s)) {
+                throw new StorageConfigException(field(key) + "[" + i + "]", "must be a string");
             }
             out.add(s);
         }
@@ -225,12 +231,19 @@ public final class StorageConfig {
         return "StorageConfig[" + path + " " + values.keySet() + "]";
     }
 
-    private static boolean isIntegral(Number n) {
+    /** The exact value of a parsed JSON number, or null for NaN and infinities. */
+    private static BigDecimal exact(Number n) {
+        if (n instanceof BigDecimal b) {
+            return b;
+        }
+        if (n instanceof BigInteger b) {
+            return new BigDecimal(b);
+        }
         if (n instanceof Double || n instanceof Float) {
             double d = n.doubleValue();
-            return d == Math.rint(d) && !Double.isInfinite(d);
+            return Double.isNaN(d) || Double.isInfinite(d) ? null : new BigDecimal(d);
         }
-        return true;
+        return BigDecimal.valueOf(n.longValue());
     }
 
     private static String seconds(Duration d) {
@@ -238,22 +251,27 @@ public final class StorageConfig {
                 : Double.toString(d.toNanos() / 1e9);
     }
 
-    @SuppressWarnings("unchecked")
     private static Map<String, Object> freeze(Map<String, ?> in) {
         Map<String, Object> out = new LinkedHashMap<>();
         for (Map.Entry<String, ?> e : in.entrySet()) {
-            Object v = e.getValue();
-            if (v instanceof Map<?, ?> m) {
-                v = freeze((Map<String, ?>) m);
-            } else if (v instanceof List<?> l) {
-                List<Object> copy = new ArrayList<>(l.size());
-                for (Object o : l) {
-                    copy.add(o instanceof Map<?, ?> mm ? freeze((Map<String, ?>) mm) : o);
-                }
-                v = Collections.unmodifiableList(copy);
-            }
-            out.put(e.getKey(), v);
+            out.put(e.getKey(), freezeValue(e.getValue()));
         }
         return Collections.unmodifiableMap(out);
+    }
+
+    /** Deep copy, so a caller that keeps the parsed JSON cannot change a config in use (lists of lists too). */
+    @SuppressWarnings("unchecked")
+    private static Object freezeValue(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            return freeze((Map<String, ?>) m);
+        }
+        if (v instanceof List<?> l) {
+            List<Object> copy = new ArrayList<>(l.size());
+            for (Object o : l) {
+                copy.add(freezeValue(o));
+            }
+            return Collections.unmodifiableList(copy);
+        }
+        return v;
     }
 }
