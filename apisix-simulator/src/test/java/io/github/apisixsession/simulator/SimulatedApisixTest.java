@@ -55,7 +55,6 @@ class SimulatedApisixTest {
     void phasesRunInApisixOrderWithVarsAndPerConsumerConfs() {
         Map<String, String> seen = new ConcurrentHashMap<>();
         runner.reqHandler = (req, conf, io) -> {
-            String phase = req.path().equals("/ka") ? "?" : "?";
             String consumer = io.var("consumer_name");
             String rid = io.var("request_id");
             String header = null;
