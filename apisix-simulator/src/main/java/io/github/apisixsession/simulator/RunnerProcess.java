@@ -269,8 +269,12 @@ public final class RunnerProcess implements AutoCloseable {
         }
         try {
             Files.deleteIfExists(socket);
+            if (System.getenv("APISIX_SIM_KEEP_LOGS") == null) {
+                Files.deleteIfExists(logFile);
+                Files.deleteIfExists(dir);
+            }
         } catch (IOException ignored) {
-            // best effort
+            // best effort (a custom socket path may live elsewhere)
         }
     }
 
