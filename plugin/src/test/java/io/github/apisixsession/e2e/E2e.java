@@ -137,6 +137,15 @@ final class E2e {
         return "--- transcript\n" + (ex == null ? "" : ex.transcriptText()) + "\n--- runner output\n" + logs;
     }
 
+    /** Sleeps until {@code fraction} s after the start of the epoch second {@code second}. */
+    static void sleepUntilEpochSecond(long second, double fraction) {
+        long targetMillis = second * 1000 + (long) (fraction * 1000);
+        long wait = targetMillis - System.currentTimeMillis();
+        if (wait > 0) {
+            sleepSeconds(wait / 1000.0);
+        }
+    }
+
     static void sleepSeconds(double s) {
         try {
             Thread.sleep((long) (s * 1000));

@@ -65,7 +65,11 @@ class MalformedCookiesIT {
             out.add("session=" + flip(valid, valid.length() - 3)); // ciphertext
         }
         out.add("session=" + valid.substring(0, valid.length() - 1));
-        out.add("session=" + valid + "A");
+        if (valid.length() > 110) {
+            // cookie storage: extra data breaks the ciphertext (memory storage only reads the
+            // 110-char header, like lua-resty-session, so a trailing char there is not garbage)
+            out.add("session=" + valid + "A");
+        }
         out.add("session=" + valid.substring(0, 82));
         StringBuilder many = new StringBuilder();
         for (int i = 0; i < 200; i++) {

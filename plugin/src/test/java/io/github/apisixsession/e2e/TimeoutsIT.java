@@ -12,6 +12,7 @@ import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -78,13 +79,24 @@ class TimeoutsIT {
         }
     }
 
-    /** rolling_timeout 4: after ceil(0.75 × 4) = 3 s a request gets a new session id. */
+    /** rolling_timeout 4: after more than ceil(0.75 × 4) = 3 s a request gets a new session id. */
     private void refresh(String storage) {
         String base = "/roll-" + storage;
-        CookieJar jar = E2e.login(apisix, runner, base + "/login");
+        // session timestamps have whole-second resolution: refresh needs elapsed > 3 whole seconds,
+        // and the cookie dies at elapsed > 4; so log in within one second and ask at exactly 4
+        CookieJar jar;
+        long created;
+        while (true) {
+            long before = Instant.now().getEpochSecond();
+            jar = E2e.login(apisix, runner, base + "/login");
+            created = Instant.now().getEpochSecond();
+            if (before == created) {
+                break;
+            }
+        }
         String oldValue = jar.get("session");
         String oldCookieHeader = jar.cookieHeader();
-        E2e.sleepSeconds(3.5);
+        E2e.sleepUntilEpochSecond(created + 4, 0.1);
 
         Exchange ex = apisix.send(withCookies(base + "/data", jar));
         assertIdentity(ex, runner, "fiona");
