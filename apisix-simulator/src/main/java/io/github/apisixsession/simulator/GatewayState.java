@@ -1,0 +1,291 @@
+package io.github.apisixsession.simulator;
+
+import io.github.apisixsession.simulator.A6.RespCallReply;
+import io.github.apisixsession.simulator.A6.Rewrite;
+import io.github.apisixsession.simulator.A6.Stop;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The per-request state of the simulated gateway and the rules by which runner replies change it,
+ * following {@code apisix/plugins/ext-plugin/init.lua} and what a real APISIX 3.18 was measured to
+ * do. Pure logic (no I/O), so it is unit-tested on decoded reply objects.
+ *
+ * <ul>
+ * <li>{@code pendingResponseHeaders} are the headers already set on the client response
+ * ({@code ngx.header}) before the upstream answers: Rewrite {@code resp_headers}, key-auth's
+ * WWW-Authenticate, ...</li>
+ * <li>Rewrite: path replaces the upstream path; headers with a value are set, without one
+ * removed; {@code resp_headers} are added to the client response (first of a name set, the rest
+ * added), names in {@link #EXCLUDED_RESP_HEADERS} skipped; args: no value removes, repeats append.</li>
+ * <li>Stop: status 0 is 200; headers set/added on top of the pending ones; the body.</li>
+ * <li>Proxied (no post-resp): the upstream's headers (hop-by-hop dropped) plus the pending
+ * ones.</li>
+ * <li>Post-resp: Set-Cookie headers that earlier phases put into {@code resp_headers} are lost;
+ * if the reply has any header only the reply's headers (set/add) are applied, else the upstream's
+ * are copied except {@link #EXCLUDED_RESP_HEADERS} (so Content-Type is lost); status 0 keeps
+ * the upstream's; a reply body replaces the upstream's.</li>
+ * </ul>
+ */
+public final class GatewayState {
+    /** {@code exclude_resp_header} of init.lua. */
+    public static final Set<String> EXCLUDED_RESP_HEADERS = Set.of("connection", "content-length",
+            "transfer-encoding", "location", "server", "www-authenticate", "content-encoding",
+            "content-type", "content-location", "content-language");
+
+    /** What nginx sends when nobody set a Content-Type (APISIX's default_type). */
+    public static final String DEFAULT_CONTENT_TYPE = "text/plain; charset=utf-8";
+
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "transfer-encoding",
+            "proxy-connection", "upgrade", "te", "trailer");
+
+    private final String method;
+    private final HttpHeaders requestHeaders;
+    private List<Entry> args;
+    private String upstreamPath;
+    private final byte[] requestBody;
+    private final HttpHeaders pendingResponseHeaders = new HttpHeaders();
+    private final Map<String, String> vars = new HashMap<>();
+
+    public GatewayState(String method, String path, List<Entry> args, HttpHeaders requestHeaders, byte[] body) {
+        this.method = method;
+        this.upstreamPath = path;
+        this.args = new ArrayList<>(args);
+        this.requestHeaders = requestHeaders.copy();
+        this.requestBody = body;
+    }
+
+    public static GatewayState of(ClientRequest req) {
+        return new GatewayState(req.method(), req.path(), QueryArgs.parse(req.query()), req.headers(), req.body());
+    }
+
+    // ---------------- accessors ----------------
+
+    public String method() {
+        return method;
+    }
+
+    public HttpHeaders requestHeaders() {
+        return requestHeaders;
+    }
+
+    public List<Entry> args() {
+        return List.copyOf(args);
+    }
+
+    public String upstreamPath() {
+        return upstreamPath;
+    }
+
+    public byte[] requestBody() {
+        return requestBody;
+    }
+
+    public HttpHeaders pendingResponseHeaders() {
+        return pendingResponseHeaders;
+    }
+
+    /** Sets a ctx var (null clears it). */
+    public void setVar(String name, String value) {
+        if (value == null) {
+            vars.remove(name);
+        } else {
+            vars.put(name, value);
+        }
+    }
+
+    /**
+     * {@code ctx.var[name]}: explicitly set vars first, then nginx variables derived from the
+     * request ({@code cookie_*}, {@code http_*}, {@code arg_*}, {@code uri}, {@code request_method},
+     * {@code args}); null when nginx would give nil.
+     */
+    public String var(String name) {
+        if (vars.containsKey(name)) {
+            return vars.get(name);
+        }
+        if (name.startsWith("cookie_")) {
+            return cookie(name.substring("cookie_".length()));
+        }
+        if (name.startsWith("http_")) {
+            String h = name.substring("http_".length()).replace('_', '-');
+            return requestHeaders.get(h);
+        }
+        if (name.startsWith("arg_")) {
+            String a = name.substring("arg_".length());
+            for (Entry e : args) {
+                if (e.name().equalsIgnoreCase(a)) {
+                    return e.value() == null ? "" : e.value();
+                }
+            }
+            return null;
+        }
+        switch (name) {
+            case "uri": return upstreamPath;
+            case "request_method": return method;
+            case "args": {
+                String q = QueryArgs.encode(args);
+                return q.isEmpty() ? null : q;
+            }
+            case "host": {
+                String h = requestHeaders.get("host");
+                return h == null ? null : h.replaceFirst(":\\d+$", "").toLowerCase(Locale.ROOT);
+            }
+            default: return null;
+        }
+    }
+
+    private String cookie(String name) {
+        for (String header : requestHeaders.getAll("cookie")) {
+            for (String pair : header.split(";")) {
+                String p = pair.trim();
+                int eq = p.indexOf('=');
+                if (eq > 0 && p.substring(0, eq).trim().equals(name)) {
+                    return p.substring(eq + 1).trim();
+                }
+            }
+        }
+        return null;
+    }
+
+    // ---------------- rules ----------------
+
+    /** {@code core.request.set_header(ctx, name, value)}: null value removes. */
+    public void setRequestHeader(String name, String value) {
+        requestHeaders.set(name, value);
+    }
+
+    /** Applies a Rewrite as init.lua does. */
+    public void applyRewrite(Rewrite r) {
+        if (r.path() != null) {
+            upstreamPath = r.path();
+        }
+        for (Entry e : r.headers()) {
+            requestHeaders.set(e.name(), e.value());
+        }
+        addResponseHeaders(r.respHeaders(), true);
+        if (!r.args().isEmpty()) {
+            Map<String, List<String>> current = new LinkedHashMap<>();
+            for (Entry a : args) {
+                current.computeIfAbsent(a.name(), k -> new ArrayList<>()).add(a.value());
+            }
+            Set<String> changed = new java.util.HashSet<>();
+            for (Entry e : r.args()) {
+                if (e.value() == null) {
+                    current.remove(e.name());
+                } else if (changed.contains(e.name())) {
+                    current.computeIfAbsent(e.name(), k -> new ArrayList<>()).add(e.value());
+                } else {
+                    List<String> one = new ArrayList<>();
+                    one.add(e.value());
+                    current.put(e.name(), one);
+                    changed.add(e.name());
+                }
+            }
+            List<Entry> out = new ArrayList<>();
+            current.forEach((k, vs) -> vs.forEach(v -> out.add(new Entry(k, v))));
+            args = out;
+        }
+    }
+
+    /** First occurrence of a name in the list set_header()s, later ones add_header(). */
+    private void addResponseHeaders(List<Entry> entries, boolean skipExcluded) {
+        Set<String> seen = new java.util.HashSet<>();
+        for (Entry e : entries) {
+            String name = e.name().toLowerCase(Locale.ROOT);
+            if (skipExcluded && EXCLUDED_RESP_HEADERS.contains(name)) {
+                continue;
+            }
+            String value = e.value() == null ? "" : e.value();
+            if (seen.add(name)) {
+                pendingResponseHeaders.set(name, value);
+            } else {
+                pendingResponseHeaders.add(name, value);
+            }
+        }
+    }
+
+    /** Applies a Stop: the response the client gets. */
+    public ClientResponse applyStop(Stop s) {
+        addResponseHeaders(s.headers(), false);
+        int status = s.status() == 0 ? 200 : s.status();
+        return exit(status, s.body());
+    }
+
+    /** {@code core.response.exit(status, body)}: pending headers plus a default Content-Type. */
+    public ClientResponse exit(int status, byte[] body) {
+        HttpHeaders h = pendingResponseHeaders.copy();
+        if (!h.contains("content-type")) {
+            h.add("Content-Type", DEFAULT_CONTENT_TYPE);
+        }
+        return new ClientResponse(status, h, body);
+    }
+
+    /** A normal proxied response: upstream headers (hop-by-hop dropped) plus the pending ones. */
+    public ClientResponse proxied(UpstreamResponse up) {
+        HttpHeaders h = new HttpHeaders();
+        for (Entry e : up.headers()) {
+            if (!HOP_BY_HOP.contains(e.name().toLowerCase(Locale.ROOT))) {
+                h.add(e.name(), e.value());
+            }
+        }
+        for (Entry e : pendingResponseHeaders) {
+            h.add(e.name(), e.value());
+        }
+        return new ClientResponse(up.status(), h, up.body());
+    }
+
+    /** Applies an HTTPRespCall reply (ext-plugin-post-resp) to the upstream's response. */
+    public ClientResponse applyPostResp(UpstreamResponse up, RespCallReply reply) {
+        // measured: cookies from pre-req/post-req resp_headers do not survive post-resp
+        pendingResponseHeaders.remove("set-cookie");
+        if (!reply.headers().isEmpty()) {
+            addResponseHeaders(reply.headers(), false);
+        } else {
+            copyUpstreamHeaders(up);
+        }
+        byte[] body = reply.body().length > 0 ? reply.body() : up.body();
+        int status = reply.status() == 0 ? up.status() : reply.status();
+        HttpHeaders h = pendingResponseHeaders.copy();
+        if (!h.contains("content-type")) {
+            h.add("Content-Type", DEFAULT_CONTENT_TYPE);
+        }
+        return new ClientResponse(status, h, body);
+    }
+
+    /** Post-resp error with allow_degradation: the fetched upstream response as post-resp sends it. */
+    public ClientResponse postRespPassThrough(UpstreamResponse up) {
+        pendingResponseHeaders.remove("set-cookie");
+        copyUpstreamHeaders(up);
+        HttpHeaders h = pendingResponseHeaders.copy();
+        if (!h.contains("content-type")) {
+            h.add("Content-Type", DEFAULT_CONTENT_TYPE);
+        }
+        return new ClientResponse(up.status(), h, up.body());
+    }
+
+    private void copyUpstreamHeaders(UpstreamResponse up) {
+        Map<String, List<Entry>> byName = new LinkedHashMap<>();
+        for (Entry e : up.headers()) {
+            byName.computeIfAbsent(e.name().toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(e);
+        }
+        byName.forEach((lname, list) -> {
+            if (EXCLUDED_RESP_HEADERS.contains(lname) || HOP_BY_HOP.contains(lname)) {
+                return;
+            }
+            pendingResponseHeaders.remove(lname);
+            for (Entry e : list) {
+                pendingResponseHeaders.add(e.name(), e.value());
+            }
+        });
+    }
+
+    /** What the upstream receives right now. */
+    public UpstreamRequest upstreamRequest() {
+        return new UpstreamRequest(method, upstreamPath, args, requestHeaders, requestBody);
+    }
+}
