@@ -130,11 +130,16 @@ public final class SessionEngine implements AutoCloseable {
         List<HttpHeader> responseHeaders = new ArrayList<>();
 
         if (realConsumer) {
-            // APISIX authenticated this request: its identity headers stand. A session is created
-            // (or replaced) when it does not already belong to this consumer.
+            // APISIX authenticated this request. The username is set from consumer_name (older
+            // APISIX versions do not set the header) and the groups from the session, since APISIX
+            // sets no groups header; X-Credential-Identifier and X-Consumer-Custom-ID stay as
+            // APISIX's auth plugin left them. A session is created (or replaced) when it does not
+            // already belong to this consumer.
+            SessionEntry entry = current;
+            Session active = session;
             if (current == null || !consumer.equals(current.subject())) {
                 List<String> groups = splitList(request.variable("consumer_group_id"));
-                SessionEntry entry = new SessionEntry(config.audience(), consumer, consumer, null, groups, Map.of());
+                entry = new SessionEntry(config.audience(), consumer, consumer, null, groups, Map.of());
                 Saved saved;
                 try {
                     saved = create(route, session, entry, now);
@@ -143,14 +148,15 @@ public final class SessionEngine implements AutoCloseable {
                 } catch (SessionCodecException e) {
                     return tooLarge(e, requestChanges);
                 }
+                active = saved.session();
                 addSetCookies(responseHeaders, saved.setCookies());
-                addSessionHeaders(config, config.responseHeaders(), saved.session(), entry, now, responseHeaders);
-                return new RequestDecision.Proceed(requestChanges, responseHeaders);
+            } else {
+                addSetCookies(responseHeaders, refresh(route, session, now));
             }
-            List<String> setCookies = refresh(route, session, now);
-            addSetCookies(responseHeaders, setCookies);
-            addSessionHeaders(config, config.requestHeaders(), session, current, now, requestChanges);
-            addSessionHeaders(config, config.responseHeaders(), session, current, now, responseHeaders);
+            setOrRemove(request, CONSUMER_USERNAME, consumer, requestChanges);
+            setOrRemove(request, CONSUMER_GROUPS, joinGroups(entry), requestChanges);
+            addSessionHeaders(config, config.requestHeaders(), active, entry, now, requestChanges);
+            addSessionHeaders(config, config.responseHeaders(), active, entry, now, responseHeaders);
             return new RequestDecision.Proceed(requestChanges, responseHeaders);
         }
 
@@ -511,9 +517,12 @@ public final class SessionEngine implements AutoCloseable {
     private static void setIdentityHeaders(RequestView request, SessionEntry entry, List<HttpHeader> changes) {
         setOrRemove(request, CONSUMER_USERNAME, entry.subject(), changes);
         setOrRemove(request, CREDENTIAL_IDENTIFIER, entry.credential(), changes);
-        setOrRemove(request, CONSUMER_GROUPS, entry.groups().isEmpty() ? null : String.join(",", entry.groups()),
-                changes);
+        setOrRemove(request, CONSUMER_GROUPS, joinGroups(entry), changes);
         setOrRemove(request, CONSUMER_CUSTOM_ID, null, changes);
+    }
+
+    private static String joinGroups(SessionEntry entry) {
+        return entry.groups().isEmpty() ? null : String.join(",", entry.groups());
     }
 
     private static void removeIdentityHeaders(RequestView request, List<HttpHeader> changes) {

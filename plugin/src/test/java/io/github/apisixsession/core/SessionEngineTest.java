@@ -87,9 +87,13 @@ class SessionEngineTest {
     @Test
     void loginWithConsumerIssuesKongStyleCookieAndKeepsApisixHeaders() throws Exception {
         SessionRoute route = route("\"anonymous_consumer\":\"anon\"");
-        RequestDecision.Proceed p = proceed(engine.onRequest(route,
-                TestRequest.get("/").consumer("fiona").header("X-Consumer-Username", "fiona")));
-        assertTrue(p.requestHeaders().isEmpty(), "APISIX's own identity headers stay as they are");
+        RequestDecision.Proceed p = proceed(engine.onRequest(route, TestRequest.get("/").consumer("fiona")
+                .header("X-Consumer-Username", "fiona").header("X-Credential-Identifier", "cred-1")
+                .header("X-Consumer-Groups", "forged-admins")));
+        assertEquals("fiona", header(p.requestHeaders(), "X-Consumer-Username"));
+        assertEquals("<absent>", header(p.requestHeaders(), "X-Credential-Identifier"),
+                "APISIX's credential header stays as the auth plugin set it");
+        assertNull(header(p.requestHeaders(), "X-Consumer-Groups"), "APISIX sets no groups header: a client's is forged");
         String sc = setCookies(p.responseHeaders()).get(0);
         assertTrue(sc.startsWith("session="), sc);
         assertTrue(sc.endsWith("; Path=/; SameSite=Strict; HttpOnly"), sc);
