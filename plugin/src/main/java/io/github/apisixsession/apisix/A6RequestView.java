@@ -5,23 +5,21 @@ import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestView;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /** An HTTPReqCall as the engine sees it; variables and the body are fetched lazily, once. */
 final class A6RequestView implements RequestView {
 
     private final A6Codec.ReqCallRequest call;
     private final GatewayLink link;
-    private final Map<String, String> variables = new HashMap<>();
+    private final CallVariables variables;
     private byte[] body;
 
     A6RequestView(A6Codec.ReqCallRequest call, GatewayLink link) {
         this.call = call;
         this.link = link;
+        this.variables = new CallVariables(link);
     }
 
     @Override
@@ -62,13 +60,7 @@ final class A6RequestView implements RequestView {
 
     @Override
     public String variable(String name) throws GatewayException {
-        String cached = variables.get(name);
-        if (cached == null) {
-            byte[] value = link.variable(name);
-            cached = value == null ? "" : new String(value, StandardCharsets.UTF_8);
-            variables.put(name, cached);
-        }
-        return cached;
+        return variables.get(name);
     }
 
     @Override
