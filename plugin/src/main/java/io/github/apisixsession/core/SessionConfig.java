@@ -3,69 +3,159 @@ package io.github.apisixsession.core;
 import io.github.apisixsession.storage.StorageConfig;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * One route's session settings, parsed and validated once per conf token by
- * {@link SessionConfigParser}. Option names and defaults are Kong's session plugin's; times are
- * whole seconds and 0 disables a timeout.
+ * {@link SessionConfigParser}. Option names and defaults are Kong's session plugin's
+ * (docs/configuration.md lists every one); times are whole seconds and 0 disables a timeout.
  *
- * @param ikms             sha256 of {@code secret} then of each {@code secret_fallbacks} entry
- * @param storage          {@code cookie} or the name of a storage provider
- * @param storageConfig    the route's object under the storage's name (empty for cookie)
- * @param rejectStatus     0 lets requests without a session through; otherwise their status
- * @param requestHeaders   Kong's {@code request_headers} values (id, audience, subject, timeout, …)
- * @param responseHeaders  Kong's {@code response_headers} values
+ * @param ikms          sha256 of {@code secret} then of each {@code secret_fallbacks} entry
+ * @param storage       {@code cookie} or the name of a storage provider
+ * @param storageConfig the route's object under the storage's name (empty for cookie)
  */
 public record SessionConfig(
         List<byte[]> ikms,
         String storage,
         StorageConfig storageConfig,
         String audience,
-        long idlingTimeout,
-        long rollingTimeout,
-        long absoluteTimeout,
-        long staleTtl,
-        long touchThreshold,
+        Timeouts timeouts,
         int compressionThreshold,
-        String cookieName,
-        String cookiePath,
-        String cookieDomain,
-        String cookieSameSite,
-        String cookiePriority,
-        boolean cookiePartitioned,
-        boolean cookieHttpOnly,
-        boolean cookieSecure,
-        Set<String> logoutMethods,
-        String logoutQueryArg,
-        String logoutPostArg,
-        boolean readBodyForLogout,
+        Cookie cookie,
+        Remember remember,
+        Logout logout,
+        TokenLookup lookup,
+        boolean forwardSession,
         boolean hashStorageKey,
+        boolean hashSubject,
+        boolean storeMetadata,
+        Set<Bind> bind,
         Set<String> requestHeaders,
         Set<String> responseHeaders,
+        Map<String, String> mapHeaders,
         Identity identity,
         String anonymousConsumer,
         int rejectStatus,
-        int storageErrorStatus) {
+        int storageErrorStatus,
+        FailureLimit failureLimit,
+        String stickyCookieName) {
 
     /** The storage name that keeps the whole session in the cookie. */
     public static final String COOKIE_STORAGE = "cookie";
 
     public SessionConfig {
         ikms = List.copyOf(ikms);
-        logoutMethods = Set.copyOf(logoutMethods);
+        bind = Set.copyOf(bind);
         requestHeaders = Set.copyOf(requestHeaders);
         responseHeaders = Set.copyOf(responseHeaders);
+        mapHeaders = Map.copyOf(mapHeaders);
     }
 
     public boolean cookieStorage() {
         return COOKIE_STORAGE.equals(storage);
     }
 
+    /** The name the session token travels under (cookie, header or query argument). */
+    public String tokenName() {
+        return lookup.name();
+    }
+
     /** Keys are secrets: never print them. */
     @Override
     public String toString() {
-        return "SessionConfig[storage=" + storage + ", audience=" + audience + ", cookie=" + cookieName
+        return "SessionConfig[storage=" + storage + ", audience=" + audience + ", token=" + lookup
                 + ", identity=" + identity.configName() + "]";
+    }
+
+    /**
+     * @param idling         {@code idling_timeout}
+     * @param rolling        {@code rolling_timeout}; renewal past 75% of it
+     * @param absolute       {@code absolute_timeout}
+     * @param staleTtl       {@code stale_ttl}: how long a renewed server-side entry stays readable
+     * @param touchThreshold idle seconds after which a request re-signs the cookie
+     */
+    public record Timeouts(long idling, long rolling, long absolute, long staleTtl, long touchThreshold) {
+    }
+
+    /**
+     * @param sessionOnly true (lua-resty-session's behaviour): a browser-session cookie without
+     *                    Expires; false: Expires/Max-Age at the session's earliest timeout
+     */
+    public record Cookie(String path, String domain, String sameSite, String priority, boolean partitioned,
+                         boolean httpOnly, boolean secure, boolean sessionOnly) {
+    }
+
+    /**
+     * Kong's remember-me: a persistent second cookie that restores the session after the browser
+     * session ended. {@code pbkdf2Iterations} is 0 for HKDF ({@code remember_safety: "None"}).
+     */
+    public record Remember(boolean enabled, String cookieName, long rollingTimeout, long absoluteTimeout,
+                           int pbkdf2Iterations) {
+    }
+
+    /**
+     * @param allQueryArg {@code logout_all_query_arg}: revokes every session of the subject
+     *                    (needs {@code store_metadata} and a server-side storage)
+     */
+    public record Logout(Set<String> methods, String queryArg, String postArg, boolean readBody,
+                         String allQueryArg) {
+        public Logout {
+            methods = Set.copyOf(methods);
+        }
+    }
+
+    /** Where the session token is read from and written to ({@code key_lookup}). */
+    public record TokenLookup(Source source, String name) {
+        public enum Source { COOKIE, HEADER, QUERY }
+
+        @Override
+        public String toString() {
+            return source.name().toLowerCase(java.util.Locale.ROOT) + ":" + name;
+        }
+    }
+
+    /** lua-resty-session 4.1's {@code bind}: the MAC also covers these request facts. */
+    public enum Bind {
+        IP(0x0100), SCHEME(0x0200), USER_AGENT(0x0400);
+
+        private final int flag;
+
+        Bind(int flag) {
+            this.flag = flag;
+        }
+
+        public int flag() {
+            return flag;
+        }
+    }
+
+    /**
+     * {@code failure_limit}: after this many upstream responses with a status in
+     * {@code failure_status} within one session, the session is destroyed. 0 disables.
+     */
+    public record FailureLimit(int limit, List<StatusRange> statuses) {
+        public static final FailureLimit OFF = new FailureLimit(0, List.of());
+
+        public FailureLimit {
+            statuses = List.copyOf(statuses);
+        }
+
+        public boolean enabled() {
+            return limit > 0;
+        }
+
+        public boolean counts(int status) {
+            for (StatusRange r : statuses) {
+                if (status >= r.from() && status <= r.to()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** An inclusive range of HTTP status codes, e.g. 500–599 for "5xx". */
+    public record StatusRange(int from, int to) {
     }
 }

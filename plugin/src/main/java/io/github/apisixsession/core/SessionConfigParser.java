@@ -6,27 +6,32 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.github.apisixsession.core.SessionConfig.Bind;
+import io.github.apisixsession.core.SessionConfig.FailureLimit;
+import io.github.apisixsession.core.SessionConfig.StatusRange;
+import io.github.apisixsession.core.SessionConfig.TokenLookup;
 import io.github.apisixsession.core.codec.SessionCodec;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
  * Turns a route's {@code session} conf value (a JSON object) into a {@link SessionConfig}, with
- * Kong's names and defaults. Every problem is a {@link ConfigException} naming the field; values
- * are never echoed because they may be secrets.
+ * Kong's names, defaults and deprecated aliases. Every problem is a {@link ConfigException} naming
+ * the field; values are never echoed because they may be secrets.
  */
 public final class SessionConfigParser {
 
@@ -36,19 +41,41 @@ public final class SessionConfigParser {
     static final long MAX_SECONDS = 34_560_000L;
     private static final int MAX_CONFIG_CHARS = 1 << 20;
 
+    /** Kong's {@code storage: "kong"}: the server-side storage used when none is configured. */
+    static final String KONG_STORAGE = "kong";
+    private static final String DEFAULT_SERVER_STORAGE = "memory";
+
     private static final Set<String> SAME_SITE = Set.of("Strict", "Lax", "None", "Default");
     private static final Set<String> PRIORITY = Set.of("Low", "Medium", "High");
     private static final Set<String> LOGOUT_METHODS = Set.of("GET", "POST", "DELETE");
     private static final Set<String> SESSION_HEADERS = Set.of("id", "audience", "subject", "timeout",
             "idling-timeout", "rolling-timeout", "absolute-timeout");
+    private static final Map<String, Integer> REMEMBER_SAFETY = Map.of("None", 0, "Low", 1_000,
+            "Medium", 10_000, "High", 100_000, "Very High", 1_000_000);
+    private static final Map<String, Bind> BINDS = Map.of("ip", Bind.IP, "scheme", Bind.SCHEME,
+            "user-agent", Bind.USER_AGENT, "user_agent", Bind.USER_AGENT);
+
+    /** Kong's deprecated shorthand fields, "to be removed in Kong 4.0", and what they map to. */
+    private static final Map<String, String> DEPRECATED = Map.of(
+            "cookie_lifetime", "rolling_timeout",
+            "cookie_idletime", "idling_timeout",
+            "cookie_discard", "stale_ttl",
+            "cookie_samesite", "cookie_same_site",
+            "cookie_httponly", "cookie_http_only",
+            "cookie_persistent", "remember",
+            "cookie_renew", "");
 
     private static final Set<String> KNOWN = Set.of(
             "secret", "secret_fallbacks", "random_secret", "storage", "audience",
             "idling_timeout", "rolling_timeout", "absolute_timeout", "stale_ttl", "touch_threshold",
             "compression_threshold", "cookie_name", "cookie_path", "cookie_domain", "cookie_same_site",
-            "cookie_priority", "cookie_partitioned", "cookie_http_only", "cookie_secure",
-            "remember", "logout_methods", "logout_query_arg", "logout_post_arg", "read_body_for_logout",
-            "hash_storage_key", "request_headers", "response_headers",
+            "cookie_priority", "cookie_partitioned", "cookie_http_only", "cookie_secure", "cookie_session_only",
+            "remember", "remember_cookie_name", "remember_rolling_timeout", "remember_absolute_timeout",
+            "remember_safety",
+            "logout_methods", "logout_query_arg", "logout_post_arg", "read_body_for_logout", "logout_all_query_arg",
+            "hash_storage_key", "hash_subject", "store_metadata", "bind", "request_headers", "response_headers",
+            "key_lookup", "forward_session", "map_headers", "sticky_cookie_name",
+            "failure_limit", "failure_status",
             "identity", "anonymous_consumer", "reject_status", "storage_error_status");
 
     private static final ObjectMapper JSON = JsonMapper.builder()
@@ -97,10 +124,39 @@ public final class SessionConfigParser {
                     + ", column " + e.getLocation().getColumnNr());
         }
         try {
-            return parse(StorageConfig.of("", map));
+            return parse(StorageConfig.of("", replaceDeprecated(map)));
         } catch (StorageConfigException e) {
             throw new ConfigException(e.field(), e.getMessage().substring(e.field().length() + 2));
         }
+    }
+
+    /** Kong's shorthand fields become the current ones, with a warning naming both. */
+    private static Map<String, Object> replaceDeprecated(Map<String, Object> in) throws ConfigException {
+        Map<String, Object> out = new LinkedHashMap<>(in);
+        for (Map.Entry<String, String> alias : DEPRECATED.entrySet()) {
+            String old = alias.getKey();
+            if (!out.containsKey(old)) {
+                continue;
+            }
+            Object value = out.remove(old);
+            String current = alias.getValue();
+            if (current.isEmpty()) {
+                LOG.info("session config: {} is deprecated and ignored", old);
+                continue;
+            }
+            if ("cookie_idletime".equals(old) && value == null) {
+                value = 0;
+            }
+            if ("cookie_samesite".equals(old) && "off".equals(value)) {
+                value = "Lax";
+            }
+            if (out.containsKey(current) && !Objects.equals(out.get(current), value)) {
+                throw new ConfigException(old, "deprecated alias of " + current + "; both are set, to different values");
+            }
+            out.put(current, value);
+            LOG.warn("session config: {} is deprecated (Kong removes it in 4.0); use {}", old, current);
+        }
+        return out;
     }
 
     private SessionConfig parse(StorageConfig c) throws ConfigException {
@@ -112,6 +168,67 @@ public final class SessionConfigParser {
             }
         }
 
+        List<byte[]> ikms = ikms(c);
+
+        String storage = storage(c);
+        StorageConfig storageConfig = SessionConfig.COOKIE_STORAGE.equals(storage)
+                ? StorageConfig.empty(storage) : c.getObject(storage);
+
+        String audience = nonEmpty(c, "audience", "default");
+        SessionConfig.Timeouts timeouts = new SessionConfig.Timeouts(seconds(c, "idling_timeout", 900),
+                seconds(c, "rolling_timeout", 3600), seconds(c, "absolute_timeout", 86400),
+                seconds(c, "stale_ttl", 10), seconds(c, "touch_threshold", 60));
+        int compressionThreshold = c.getInt("compression_threshold", 1024, 0, Integer.MAX_VALUE);
+
+        TokenLookup lookup = lookup(c);
+        SessionConfig.Cookie cookie = cookie(c);
+        SessionConfig.Remember remember = remember(c, lookup);
+
+        Set<String> logoutMethods = upperSet(c, "logout_methods", List.of("POST", "DELETE"), LOGOUT_METHODS);
+        SessionConfig.Logout logout = new SessionConfig.Logout(logoutMethods,
+                nonEmpty(c, "logout_query_arg", "session_logout"), nonEmpty(c, "logout_post_arg", "session_logout"),
+                c.getBoolean("read_body_for_logout", false), optionalNonEmpty(c, "logout_all_query_arg"));
+
+        boolean storeMetadata = c.getBoolean("store_metadata", false);
+        if (logout.allQueryArg() != null && (!storeMetadata || SessionConfig.COOKIE_STORAGE.equals(storage))) {
+            throw new ConfigException("logout_all_query_arg",
+                    "needs \"store_metadata\": true and a server-side storage (memory, redis, postgres, …)");
+        }
+
+        Set<Bind> bind = new LinkedHashSet<>();
+        for (String b : c.getStringList("bind")) {
+            Bind value = BINDS.get(b);
+            if (value == null) {
+                throw new ConfigException("bind", "values must be among [ip, scheme, user-agent]");
+            }
+            bind.add(value);
+        }
+
+        Identity identity = Identity.fromConfig(c.getString("identity", Identity.APISIX.configName()));
+        if (identity == null) {
+            throw new ConfigException("identity", "must be one of [apisix, none, upstream]");
+        }
+        int rejectStatus = c.has("reject_status") ? c.getInt("reject_status", 0, 400, 599) : 0;
+
+        String sticky = c.getString("sticky_cookie_name", null);
+        if (sticky != null) {
+            if (!isToken(sticky)) {
+                throw new ConfigException("sticky_cookie_name", "must be a cookie name (letters, digits, !#$%&'*+-.^_`|~)");
+            }
+            if (sticky.equals(lookup.name()) || sticky.equals(remember.cookieName())) {
+                throw new ConfigException("sticky_cookie_name", "must differ from the session and remember cookie names");
+            }
+        }
+
+        return new SessionConfig(ikms, storage, storageConfig, audience, timeouts, compressionThreshold, cookie,
+                remember, logout, lookup, c.getBoolean("forward_session", true),
+                c.getBoolean("hash_storage_key", false), c.getBoolean("hash_subject", false), storeMetadata, bind,
+                enumSet(c, "request_headers", SESSION_HEADERS), enumSet(c, "response_headers", SESSION_HEADERS),
+                mapHeaders(c), identity, optionalNonEmpty(c, "anonymous_consumer"), rejectStatus,
+                c.getInt("storage_error_status", 503, 400, 599), failureLimit(c), sticky);
+    }
+
+    private List<byte[]> ikms(StorageConfig c) throws ConfigException {
         boolean randomSecret = c.getBoolean("random_secret", false);
         String secret = c.getSecret("secret", null, environment);
         if (secret == null) {
@@ -129,37 +246,72 @@ public final class SessionConfigParser {
         ikms.add(SessionCodec.ikmOf(secret));
         List<String> fallbacks = c.getStringList("secret_fallbacks");
         for (int i = 0; i < fallbacks.size(); i++) {
-            String fallback = resolveSecret(fallbacks.get(i), "secret_fallbacks[" + i + "]");
-            ikms.add(SessionCodec.ikmOf(fallback));
+            String field = "secret_fallbacks[" + i + "]";
+            String resolved = StorageConfig.of("", Map.of(field, fallbacks.get(i))).getSecret(field, null, environment);
+            if (resolved == null || resolved.isEmpty()) {
+                throw new ConfigException(field, "must not be empty");
+            }
+            ikms.add(SessionCodec.ikmOf(resolved));
         }
+        return ikms;
+    }
 
+    private String storage(StorageConfig c) throws ConfigException {
         String storage = c.getString("storage", SessionConfig.COOKIE_STORAGE);
+        if (KONG_STORAGE.equals(storage)) {
+            // Kong's "kong" storage is its database; here it names the server-side storage whose
+            // settings the route carries, or the embedded memory storage.
+            List<String> configured = storageNames.stream().filter(c::has).sorted().toList();
+            if (configured.size() > 1) {
+                throw new ConfigException("storage", "\"kong\" is ambiguous with settings for " + configured
+                        + "; name the storage");
+            }
+            storage = configured.isEmpty() ? DEFAULT_SERVER_STORAGE : configured.get(0);
+            LOG.info("session config: storage \"kong\" is served by the {} storage", storage);
+        }
         if (!SessionConfig.COOKIE_STORAGE.equals(storage) && !storageNames.contains(storage)) {
             Set<String> names = new TreeSet<>(storageNames);
             names.add(SessionConfig.COOKIE_STORAGE);
+            names.add(KONG_STORAGE);
             throw new ConfigException("storage", "unknown storage \"" + printable(storage) + "\"; available: " + names);
         }
-        StorageConfig storageConfig = SessionConfig.COOKIE_STORAGE.equals(storage)
-                ? StorageConfig.empty(storage) : c.getObject(storage);
+        return storage;
+    }
 
-        String audience = nonEmpty(c, "audience", "default");
-        long idling = seconds(c, "idling_timeout", 900);
-        long rolling = seconds(c, "rolling_timeout", 3600);
-        long absolute = seconds(c, "absolute_timeout", 86400);
-        long staleTtl = seconds(c, "stale_ttl", 10);
-        long touchThreshold = seconds(c, "touch_threshold", 60);
-        int compressionThreshold = c.getInt("compression_threshold", 1024, 0, Integer.MAX_VALUE);
-
+    private static TokenLookup lookup(StorageConfig c) throws ConfigException {
         String cookieName = c.getString("cookie_name", "session");
-        if (!isCookieName(cookieName)) {
+        if (!isToken(cookieName) || cookieName.length() > 64) {
             throw new ConfigException("cookie_name", "must be 1-64 characters of letters, digits and !#$%&'*+-.^_`|~");
         }
-        String cookiePath = c.getString("cookie_path", "/");
-        if (!cookiePath.startsWith("/") || !isAttributeValue(cookiePath)) {
+        String spec = c.getString("key_lookup", null);
+        if (spec == null) {
+            return new TokenLookup(TokenLookup.Source.COOKIE, cookieName);
+        }
+        int colon = spec.indexOf(':');
+        String source = colon < 0 ? "" : spec.substring(0, colon);
+        String name = colon < 0 ? "" : spec.substring(colon + 1);
+        TokenLookup.Source s = switch (source) {
+            case "cookie" -> TokenLookup.Source.COOKIE;
+            case "header" -> TokenLookup.Source.HEADER;
+            case "query" -> TokenLookup.Source.QUERY;
+            default -> throw new ConfigException("key_lookup", "must be cookie:<name>, header:<name> or query:<name>");
+        };
+        if (!isToken(name) || name.length() > 64) {
+            throw new ConfigException("key_lookup", "the name after \"" + source + ":\" must be 1-64 token characters");
+        }
+        if (s == TokenLookup.Source.COOKIE && c.has("cookie_name") && !name.equals(cookieName)) {
+            throw new ConfigException("key_lookup", "names cookie \"" + name + "\" but cookie_name is \"" + cookieName + "\"");
+        }
+        return new TokenLookup(s, name);
+    }
+
+    private static SessionConfig.Cookie cookie(StorageConfig c) throws ConfigException {
+        String path = c.getString("cookie_path", "/");
+        if (!path.startsWith("/") || !isAttributeValue(path)) {
             throw new ConfigException("cookie_path", "must start with / and contain no ';', spaces or control characters");
         }
-        String cookieDomain = c.getString("cookie_domain", null);
-        if (cookieDomain != null && !cookieDomain.isEmpty() && !isAttributeValue(cookieDomain)) {
+        String domain = c.getString("cookie_domain", null);
+        if (domain != null && !domain.isEmpty() && !isAttributeValue(domain)) {
             throw new ConfigException("cookie_domain", "must contain no ';', spaces or control characters");
         }
         String sameSite = c.getString("cookie_same_site", "Strict");
@@ -170,47 +322,70 @@ public final class SessionConfigParser {
         if (priority != null && !PRIORITY.contains(priority)) {
             throw new ConfigException("cookie_priority", "must be one of " + new TreeSet<>(PRIORITY));
         }
-        boolean partitioned = c.getBoolean("cookie_partitioned", false);
-        boolean httpOnly = c.getBoolean("cookie_http_only", true);
-        boolean secure = c.getBoolean("cookie_secure", true);
-        if (c.getBoolean("remember", false)) {
-            throw new ConfigException("remember", "remember-me cookies are not supported yet; set false or remove it");
-        }
-
-        Set<String> logoutMethods = upperSet(c, "logout_methods", List.of("POST", "DELETE"), LOGOUT_METHODS);
-        String logoutQueryArg = nonEmpty(c, "logout_query_arg", "session_logout");
-        String logoutPostArg = nonEmpty(c, "logout_post_arg", "session_logout");
-        boolean readBody = c.getBoolean("read_body_for_logout", false);
-        boolean hashStorageKey = c.getBoolean("hash_storage_key", false);
-        Set<String> requestHeaders = enumSet(c, "request_headers", SESSION_HEADERS);
-        Set<String> responseHeaders = enumSet(c, "response_headers", SESSION_HEADERS);
-
-        String identityName = c.getString("identity", Identity.APISIX.configName());
-        Identity identity = Identity.fromConfig(identityName);
-        if (identity == null) {
-            throw new ConfigException("identity", "must be one of [apisix, none, upstream]");
-        }
-        String anonymous = c.getString("anonymous_consumer", null);
-        if (anonymous != null && anonymous.isEmpty()) {
-            anonymous = null;
-        }
-        int rejectStatus = c.has("reject_status") ? c.getInt("reject_status", 0, 400, 599) : 0;
-        int storageErrorStatus = c.getInt("storage_error_status", 503, 400, 599);
-
-        return new SessionConfig(ikms, storage, storageConfig, audience, idling, rolling, absolute, staleTtl,
-                touchThreshold, compressionThreshold, cookieName, cookiePath, cookieDomain, sameSite, priority,
-                partitioned, httpOnly, secure, logoutMethods, logoutQueryArg, logoutPostArg, readBody,
-                hashStorageKey, requestHeaders, responseHeaders, identity, anonymous, rejectStatus,
-                storageErrorStatus);
+        return new SessionConfig.Cookie(path, domain, sameSite, priority, c.getBoolean("cookie_partitioned", false),
+                c.getBoolean("cookie_http_only", true), c.getBoolean("cookie_secure", true),
+                c.getBoolean("cookie_session_only", true));
     }
 
-    private String resolveSecret(String value, String field) throws ConfigException {
-        StorageConfig one = StorageConfig.of("", Map.of(field, value));
-        String resolved = one.getSecret(field, null, environment);
-        if (resolved == null || resolved.isEmpty()) {
-            throw new ConfigException(field, "must not be empty");
+    private static SessionConfig.Remember remember(StorageConfig c, TokenLookup lookup) throws ConfigException {
+        boolean enabled = c.getBoolean("remember", false);
+        String name = c.getString("remember_cookie_name", "remember");
+        if (!isToken(name) || name.length() > 64) {
+            throw new ConfigException("remember_cookie_name", "must be 1-64 token characters");
         }
-        return resolved;
+        if (enabled && lookup.source() != TokenLookup.Source.COOKIE) {
+            throw new ConfigException("remember", "remember-me needs cookies; key_lookup is " + lookup);
+        }
+        if (enabled && name.equals(lookup.name())) {
+            throw new ConfigException("remember_cookie_name", "must differ from the session cookie name");
+        }
+        String safety = c.getString("remember_safety", "Medium");
+        Integer iterations = REMEMBER_SAFETY.get(safety);
+        if (iterations == null) {
+            throw new ConfigException("remember_safety", "must be one of " + new TreeSet<>(REMEMBER_SAFETY.keySet()));
+        }
+        return new SessionConfig.Remember(enabled, name, seconds(c, "remember_rolling_timeout", 604800),
+                seconds(c, "remember_absolute_timeout", 2592000), iterations);
+    }
+
+    private static Map<String, String> mapHeaders(StorageConfig c) throws ConfigException {
+        StorageConfig map = c.getObject("map_headers");
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String header : map.keys()) {
+            if (!isToken(header)) {
+                throw new ConfigException(map.field(header), "is not a valid header name");
+            }
+            String source = map.getString(header, null);
+            if (source == null || source.isEmpty()) {
+                throw new ConfigException(map.field(header), "must name a session value (e.g. \"subject\", \"user_id\")");
+            }
+            out.put(header, source);
+        }
+        return out;
+    }
+
+    private static FailureLimit failureLimit(StorageConfig c) throws ConfigException {
+        int limit = c.getInt("failure_limit", 0, 0, 1_000_000);
+        List<StatusRange> ranges = new ArrayList<>();
+        Object raw = c.raw("failure_status");
+        if (raw == null) {
+            ranges.add(new StatusRange(500, 599));
+        } else if (!(raw instanceof List<?> list) || list.isEmpty()) {
+            throw new ConfigException("failure_status", "must be a non-empty array of statuses (500) or classes (\"5xx\")");
+        } else {
+            for (Object o : list) {
+                if (o instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
+                        && n.intValue() >= 100 && n.intValue() <= 599) {
+                    ranges.add(new StatusRange(n.intValue(), n.intValue()));
+                } else if (o instanceof String s && s.matches("[1-5]xx")) {
+                    int base = (s.charAt(0) - '0') * 100;
+                    ranges.add(new StatusRange(base, base + 99));
+                } else {
+                    throw new ConfigException("failure_status", "entries must be statuses 100-599 or classes like \"5xx\"");
+                }
+            }
+        }
+        return limit == 0 ? FailureLimit.OFF : new FailureLimit(limit, ranges);
     }
 
     private static long seconds(StorageConfig c, String key, long defaultValue) {
@@ -225,6 +400,11 @@ public final class SessionConfigParser {
             throw new ConfigException(key, "must not be empty");
         }
         return v;
+    }
+
+    private static String optionalNonEmpty(StorageConfig c, String key) {
+        String v = c.getString(key, null);
+        return v == null || v.isEmpty() ? null : v;
     }
 
     private static Set<String> upperSet(StorageConfig c, String key, List<String> defaults, Set<String> allowed)
@@ -252,9 +432,9 @@ public final class SessionConfigParser {
         return out;
     }
 
-    /** An RFC 6265 cookie-name token, short enough to leave room for the session in 4 KB. */
-    static boolean isCookieName(String name) {
-        if (name.isEmpty() || name.length() > 64) {
+    /** An RFC 7230 token: what cookie and header names may be. */
+    static boolean isToken(String name) {
+        if (name == null || name.isEmpty()) {
             return false;
         }
         for (int i = 0; i < name.length(); i++) {
@@ -284,6 +464,6 @@ public final class SessionConfigParser {
         for (char ch : cut.toCharArray()) {
             b.append(ch < 0x20 || ch == 0x7f ? '?' : ch);
         }
-        return new String(b.toString().getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
+        return b.toString();
     }
 }

@@ -2,13 +2,14 @@ package io.github.apisixsession.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.apisixsession.core.codec.CookieAttributes;
-import io.github.apisixsession.core.codec.CookieChunker;
-import io.github.apisixsession.core.codec.KeyDerivation;
+import io.github.apisixsession.core.SessionMetrics.Rejection;
+import io.github.apisixsession.core.SessionPersistence.Kind;
+import io.github.apisixsession.core.SessionPersistence.OpenSession;
+import io.github.apisixsession.core.SessionPersistence.Saved;
+import io.github.apisixsession.core.codec.Binding;
 import io.github.apisixsession.core.codec.SessionCodec;
 import io.github.apisixsession.core.codec.SessionCodecException;
 import io.github.apisixsession.core.codec.SessionHeader;
-import io.github.apisixsession.core.codec.SetCookieRenderer;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageConfigException;
 import io.github.apisixsession.storage.StorageException;
@@ -18,10 +19,10 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -35,10 +36,10 @@ import java.util.Set;
  * of (route, request, clock, storage) to a {@link RequestDecision}. It knows nothing of APISIX:
  * hosts translate their calls into {@link RequestView}s and apply the decision.
  *
- * <p>One request phase call does everything: open the cookie, logout, login (a new session for
- * the consumer an auth plugin attached), refresh or touch, identity headers for the upstream, and
- * the Set-Cookie values for the client. The response phase is only for {@code identity:
- * "upstream"} login routes.
+ * <p>One request phase call does everything: open the session (or restore it from the remember
+ * cookie), logout, login (a new session for the consumer an auth plugin attached), renewal or
+ * touch, identity headers for the upstream, and the cookies for the client. The response phase is
+ * for {@code identity: "upstream"} login routes and {@code failure_limit}.
  */
 public final class SessionEngine implements AutoCloseable {
 
@@ -57,22 +58,29 @@ public final class SessionEngine implements AutoCloseable {
     public static final String SESSION_CREDENTIAL = "X-Session-Credential";
     public static final String SESSION_DATA_PREFIX = "X-Session-Data-";
 
-    private static final long MAX_TTL = SessionConfigParser.MAX_SECONDS;
-    private static final long MAX_IDLING_OFFSET = 0xFFFFFFL;
     private static final Set<String> BODY_METHODS = Set.of("POST", "PUT", "PATCH", "DELETE");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Clock clock;
     private final SessionStorages storages;
+    private final SessionMetrics metrics;
     private final RevokedSessions revoked;
     private final PendingCookies pendingCookies;
+    private final FailureCounts failures;
 
     public SessionEngine(Clock clock, SessionStorages storages) {
+        this(clock, storages, SessionMetrics.NONE);
+    }
+
+    public SessionEngine(Clock clock, SessionStorages storages, SessionMetrics metrics) {
         this.clock = clock;
         this.storages = storages;
+        this.metrics = metrics;
         this.revoked = new RevokedSessions(clock, 200_000);
         this.pendingCookies = new PendingCookies(clock, Duration.ofSeconds(120), 100_000);
+        this.failures = new FailureCounts(clock, 1_000_000);
     }
 
     public SessionStorages storages() {
@@ -82,9 +90,6 @@ public final class SessionEngine implements AutoCloseable {
     /** Builds the per-token state: codec keys, cookie attributes and the shared storage. */
     public SessionRoute prepare(SessionConfig config) throws ConfigException {
         SessionCodec codec = new SessionCodec(config.ikms(), config.compressionThreshold());
-        CookieAttributes attributes = new CookieAttributes(config.cookieDomain(), config.cookiePath(),
-                config.cookieSameSite(), config.cookiePriority(), config.cookiePartitioned(), config.cookieSecure(),
-                config.cookieHttpOnly()).forName(config.cookieName());
         SessionStorage storage = null;
         if (!config.cookieStorage()) {
             try {
@@ -94,123 +99,453 @@ public final class SessionEngine implements AutoCloseable {
             } catch (StorageException e) {
                 throw new ConfigException(config.storage(), "storage unavailable: " + e.getMessage());
             }
+            if (config.storeMetadata() && !storage.supportsMetadata()) {
+                throw new ConfigException("store_metadata", "the " + config.storage() + " storage keeps no metadata");
+            }
         }
-        return new SessionRoute(config, codec, attributes,
-                new SessionCodec.Timeouts(config.idlingTimeout(), config.rollingTimeout(), config.absoluteTimeout()),
-                storage);
+        return new SessionRoute(config, new SessionPersistence(config, codec, storage, metrics),
+                new TokenTransport(config));
     }
 
-    // ---------------------------------------------------------------- request phase
+    // ================================================================ request phase
 
     public RequestDecision onRequest(SessionRoute route, RequestView request) throws GatewayException {
-        SessionConfig config = route.config();
-        long now = clock.instant().getEpochSecond();
-        Map<String, String> cookies = Cookies.parse(request.headers("Cookie"));
-
-        Session session;
-        try {
-            session = open(route, cookies, now);
-        } catch (StorageException e) {
-            return storageFailure(route, "read", e);
-        }
-        SessionEntry current = session == null ? null : session.entry(config.audience());
-
-        if (current != null && isLogout(config, request)) {
-            return logout(route, session, now);
-        }
-
-        String consumer = "";
-        boolean realConsumer = false;
-        if (config.identity() == Identity.APISIX) {
-            consumer = request.variable("consumer_name");
-            realConsumer = !consumer.isEmpty() && !consumer.equals(config.anonymousConsumer());
-        }
-
-        List<HttpHeader> requestChanges = new ArrayList<>();
-        List<HttpHeader> responseHeaders = new ArrayList<>();
-
-        if (realConsumer) {
-            // APISIX authenticated this request. The username is set from consumer_name (older
-            // APISIX versions do not set the header) and the groups from the session, since APISIX
-            // sets no groups header; X-Credential-Identifier and X-Consumer-Custom-ID stay as
-            // APISIX's auth plugin left them. A session is created (or replaced) when it does not
-            // already belong to this consumer.
-            SessionEntry entry = current;
-            Session active = session;
-            if (current == null || !consumer.equals(current.subject())) {
-                List<String> groups = splitList(request.variable("consumer_group_id"));
-                entry = new SessionEntry(config.audience(), consumer, consumer, null, groups, Map.of());
-                Saved saved;
-                try {
-                    saved = create(route, session, entry, now);
-                } catch (StorageException e) {
-                    return storageFailure(route, "write", e);
-                } catch (SessionCodecException e) {
-                    return tooLarge(e, requestChanges);
-                }
-                active = saved.session();
-                addSetCookies(responseHeaders, saved.setCookies());
-            } else {
-                addSetCookies(responseHeaders, refresh(route, session, now));
-            }
-            setOrRemove(request, CONSUMER_USERNAME, consumer, requestChanges);
-            setOrRemove(request, CONSUMER_GROUPS, joinGroups(entry), requestChanges);
-            addSessionHeaders(config, config.requestHeaders(), active, entry, now, requestChanges);
-            addSessionHeaders(config, config.responseHeaders(), active, entry, now, responseHeaders);
-            return new RequestDecision.Proceed(requestChanges, responseHeaders);
-        }
-
-        if (current != null) {
-            List<String> setCookies = refresh(route, session, now);
-            addSetCookies(responseHeaders, setCookies);
-            setIdentityHeaders(request, current, requestChanges);
-            addSessionHeaders(config, config.requestHeaders(), session, current, now, requestChanges);
-            addSessionHeaders(config, config.responseHeaders(), session, current, now, responseHeaders);
-            if (config.identity() == Identity.UPSTREAM && !setCookies.isEmpty()) {
-                pendingCookies.put(request.variable("request_id"), setCookies);
-            }
-            return new RequestDecision.Proceed(requestChanges, responseHeaders);
-        }
-
-        removeIdentityHeaders(request, requestChanges);
-        if (config.identity() == Identity.NONE) {
-            SessionEntry entry = SessionEntry.anonymous(config.audience());
-            Saved saved;
-            try {
-                saved = create(route, session, entry, now);
-            } catch (StorageException e) {
-                return storageFailure(route, "write", e);
-            } catch (SessionCodecException e) {
-                return tooLarge(e, requestChanges);
-            }
-            addSetCookies(responseHeaders, saved.setCookies());
-            addSessionHeaders(config, config.requestHeaders(), saved.session(), entry, now, requestChanges);
-            addSessionHeaders(config, config.responseHeaders(), saved.session(), entry, now, responseHeaders);
-            return new RequestDecision.Proceed(requestChanges, responseHeaders);
-        }
-        if (config.rejectStatus() > 0) {
-            return jsonResponse(config.rejectStatus(), List.of(), "no valid session");
-        }
-        return new RequestDecision.Proceed(requestChanges, responseHeaders);
+        return new RequestCall(route, request).decide();
     }
 
-    // ---------------------------------------------------------------- response phase
+    /** The state of one request-phase call. */
+    private final class RequestCall {
+        private final SessionRoute route;
+        private final SessionConfig config;
+        private final SessionPersistence persistence;
+        private final TokenTransport transport;
+        private final RequestView request;
+        private final long now = clock.instant().getEpochSecond();
+        private final Map<String, String> cookies;
+        private final List<HttpHeader> requestChanges = new ArrayList<>();
+        private final List<HttpHeader> responseHeaders = new ArrayList<>();
+        private Binding binding;
+        private String newSticky;
+
+        RequestCall(SessionRoute route, RequestView request) {
+            this.route = route;
+            this.config = route.config();
+            this.persistence = route.persistence();
+            this.transport = route.transport();
+            this.request = request;
+            this.cookies = Cookies.parse(request.headers("Cookie"));
+        }
+
+        RequestDecision decide() throws GatewayException {
+            OpenSession session;
+            SessionEntry current;
+            try {
+                session = openSession();
+                current = session == null ? null : session.entry(config.audience());
+                if (session != null && current == null) {
+                    metrics.rejected(Rejection.OTHER_AUDIENCE);
+                } else if (current != null && isRevoked(current)) {
+                    metrics.rejected(Rejection.REVOKED);
+                    current = null;
+                }
+                if (session == null && config.remember().enabled()) {
+                    session = restoreFromRemember();
+                    current = session == null ? null : session.entry(config.audience());
+                }
+            } catch (StorageException e) {
+                return storageFailure(config, "read", e);
+            }
+
+            if (current != null && isLogout(config.logout(), request)) {
+                return logout(session, current);
+            }
+
+            String consumer = "";
+            boolean realConsumer = false;
+            if (config.identity() == Identity.APISIX) {
+                consumer = request.variable("consumer_name");
+                realConsumer = !consumer.isEmpty() && !consumer.equals(config.anonymousConsumer());
+            }
+
+            try {
+                if (realConsumer) {
+                    return authenticated(session, current, consumer);
+                }
+                if (current != null) {
+                    return withSession(session, current);
+                }
+                removeIdentityHeaders();
+                if (config.identity() == Identity.NONE) {
+                    SessionEntry entry = SessionEntry.anonymous(config.audience(), newFamily());
+                    OpenSession created = create(session, entry);
+                    finishValid(created, entry);
+                    return proceed();
+                }
+            } catch (StorageException e) {
+                return storageFailure(config, "write", e);
+            } catch (SessionCodecException e) {
+                LOG.warn("session not saved: {}", e.reason());
+                return proceed();
+            }
+            if (config.rejectStatus() > 0) {
+                metrics.rejected(Rejection.REFUSED);
+                return jsonResponse(config.rejectStatus(), List.of(), "no valid session");
+            }
+            transport.rewriteRequestCookies(request, null, requestChanges);
+            return proceed();
+        }
+
+        /**
+         * APISIX authenticated this request. The username is set from consumer_name (older APISIX
+         * versions do not set the header) and the groups from the session, since APISIX sets no
+         * groups header; X-Credential-Identifier and X-Consumer-Custom-ID stay as APISIX's auth
+         * plugin left them. A session is created (or replaced) when it does not already belong to
+         * this consumer.
+         */
+        private RequestDecision authenticated(OpenSession session, SessionEntry current, String consumer)
+                throws GatewayException, StorageException, SessionCodecException {
+            SessionEntry entry = current;
+            OpenSession active = session;
+            if (current == null || !consumer.equals(current.subject())) {
+                List<String> groups = splitList(request.variable("consumer_group_id"));
+                entry = new SessionEntry(config.audience(), consumer, consumer, null, groups, Map.of(), newFamily());
+                active = create(session, entry);
+            } else {
+                active = refresh(session);
+                entry = active.entry(config.audience());
+            }
+            setOrRemove(CONSUMER_USERNAME, consumer);
+            setOrRemove(CONSUMER_GROUPS, joinGroups(entry));
+            finishValid(active, entry);
+            return proceed();
+        }
+
+        private RequestDecision withSession(OpenSession session, SessionEntry current)
+                throws GatewayException, StorageException, SessionCodecException {
+            OpenSession active = refresh(session);
+            SessionEntry entry = active.entry(config.audience());
+            setOrRemove(CONSUMER_USERNAME, entry.subject());
+            setOrRemove(CREDENTIAL_IDENTIFIER, entry.credential());
+            setOrRemove(CONSUMER_GROUPS, joinGroups(entry));
+            setOrRemove(CONSUMER_CUSTOM_ID, null);
+            finishValid(active, entry);
+            return proceed();
+        }
+
+        /** What every request with a valid session gets: mapped and Session-* headers, sticky. */
+        private void finishValid(OpenSession session, SessionEntry entry) throws GatewayException {
+            for (Map.Entry<String, String> m : config.mapHeaders().entrySet()) {
+                setOrRemove(m.getKey(), entry.value(m.getValue()));
+            }
+            addSessionHeaders(config, config.requestHeaders(), session.header(), entry, now, requestChanges);
+            addSessionHeaders(config, config.responseHeaders(), session.header(), entry, now, responseHeaders);
+            if (config.stickyCookieName() != null && entry.family() != null
+                    && !entry.family().equals(cookies.get(config.stickyCookieName()))) {
+                newSticky = entry.family();
+                transport.sendSticky(newSticky, responseHeaders);
+            }
+            transport.rewriteRequestCookies(request, newSticky, requestChanges);
+            if (mayRunPostResp() && !responseHeaders.isEmpty()) {
+                List<String> setCookies = new ArrayList<>();
+                for (HttpHeader h : responseHeaders) {
+                    if (h.is("Set-Cookie")) {
+                        setCookies.add(h.value());
+                    }
+                }
+                pendingCookies.put(request.variable("request_id"), setCookies);
+            }
+        }
+
+        /**
+         * Routes that may also run ext-plugin-post-resp lose the cookies of this phase there, so
+         * they are kept for the response phase to send.
+         */
+        private boolean mayRunPostResp() {
+            return config.identity() == Identity.UPSTREAM || config.failureLimit().enabled();
+        }
+
+        // ------------------------------------------------------------ open
+
+        private OpenSession openSession() throws StorageException {
+            String token = transport.sessionToken(request, cookies);
+            if (token == null) {
+                return null;
+            }
+            try {
+                OpenSession s = persistence.open(Kind.SESSION, token, cookies::get, binding(), now);
+                if (s == null) {
+                    metrics.rejected(Rejection.MISSING_IN_STORAGE);
+                    LOG.debug("session rejected: not in storage");
+                } else if (!persistence.serverSide() && revoked.isRevoked(s.sessionId())) {
+                    metrics.rejected(Rejection.REVOKED);
+                    LOG.debug("session rejected: logged out");
+                    return null;
+                }
+                return s;
+            } catch (SessionCodecException e) {
+                metrics.rejected(e.reason().contains("timeout exceeded") ? Rejection.EXPIRED : Rejection.INVALID);
+                LOG.debug("session rejected: {}", e.reason());
+                return null;
+            } catch (GatewayException e) {
+                throw new StorageException("request facts for bind unavailable", e);
+            }
+        }
+
+        private boolean isRevoked(SessionEntry entry) {
+            return !persistence.serverSide() && entry.family() != null && revoked.isRevoked("family:" + entry.family());
+        }
+
+        /**
+         * lua-resty-session's remember-me: the persistent cookie restores the session as a new
+         * one (fresh creation time) and is itself renewed (new id, same creation time).
+         */
+        private OpenSession restoreFromRemember() throws StorageException {
+            String token = cookies.get(config.remember().cookieName());
+            if (token == null || token.isEmpty()) {
+                return null;
+            }
+            try {
+                OpenSession remembered = persistence.open(Kind.REMEMBER, token, cookies::get, binding(), now);
+                SessionEntry entry = remembered == null ? null : remembered.entry(config.audience());
+                if (entry == null || isRevoked(entry)
+                        || (!persistence.serverSide() && revoked.isRevoked(remembered.sessionId()))) {
+                    return null;
+                }
+                Saved renewed = persistence.save(Kind.REMEMBER, remembered, remembered.entries(),
+                        remembered.header().creationTime(), now, binding());
+                transport.sendRemember(renewed.chunks(), remembered.header().creationTime(), responseHeaders);
+                Saved session = persistence.save(Kind.SESSION, null, remembered.entries(), now, now, binding());
+                transport.sendSession(session.chunks(), 0, now, lifetime(session.session()), responseHeaders);
+                metrics.created();
+                LOG.debug("session restored from the remember cookie");
+                return session.session();
+            } catch (SessionCodecException e) {
+                LOG.debug("remember cookie rejected: {}", e.reason());
+                return null;
+            } catch (GatewayException e) {
+                throw new StorageException("request facts for bind unavailable", e);
+            }
+        }
+
+        private Binding binding() throws GatewayException {
+            if (binding == null) {
+                Set<SessionConfig.Bind> bind = config.bind();
+                if (bind.isEmpty()) {
+                    binding = Binding.NONE;
+                } else {
+                    List<String> agents = request.headers("User-Agent");
+                    binding = new Binding(request.remoteAddress(),
+                            bind.contains(SessionConfig.Bind.SCHEME) ? request.variable("scheme") : null,
+                            agents.isEmpty() ? null : agents.get(0));
+                }
+            }
+            return binding;
+        }
+
+        // ------------------------------------------------------------ save, refresh, touch
+
+        /** A new session id for {@code entry}, keeping the previous session's other audiences. */
+        private OpenSession create(OpenSession previous, SessionEntry entry)
+                throws StorageException, SessionCodecException, GatewayException {
+            List<SessionEntry> entries = new ArrayList<>();
+            if (previous != null) {
+                for (SessionEntry e : previous.entries()) {
+                    if (!e.audience().equals(entry.audience())) {
+                        entries.add(e);
+                    }
+                }
+            }
+            entries.add(entry);
+            Saved saved = persistence.save(Kind.SESSION, null, entries, now, now, binding());
+            if (previous != null) {
+                // the previous session may have belonged to someone else: it must not stay usable
+                if (persistence.serverSide()) {
+                    persistence.delete(previous);
+                } else {
+                    revoked.revoke(previous.sessionId(),
+                            persistence.remainingLifetime(Kind.SESSION, previous.header(), now) + 1);
+                }
+            }
+            transport.sendSession(saved.chunks(), previous == null ? 0 : persistence.chunkCount(previous), now,
+                    lifetime(saved.session()), responseHeaders);
+            if (config.remember().enabled()) {
+                Saved remember = persistence.save(Kind.REMEMBER, null, entries, now, now, binding());
+                transport.sendRemember(remember.chunks(), now, responseHeaders);
+            }
+            metrics.created();
+            return saved.session();
+        }
+
+        /** lua-resty-session's refresh: a new id past 75% of the rolling timeout, else a touch. */
+        private OpenSession refresh(OpenSession session) throws GatewayException {
+            SessionConfig.Timeouts t = config.timeouts();
+            SessionHeader header = session.header();
+            long rollingElapsed = now - header.creationTime() - header.rollingOffset();
+            SessionEntry entry = session.entry(config.audience());
+            boolean needsFamily = entry.family() == null
+                    && (config.stickyCookieName() != null || config.failureLimit().enabled());
+            if (needsFamily || (t.rolling() > 0 && rollingElapsed > ceilThreeQuarters(t.rolling()))) {
+                try {
+                    List<SessionEntry> entries = new ArrayList<>(session.entries());
+                    if (needsFamily) {
+                        entries.replaceAll(e -> e.audience().equals(config.audience()) ? e.withFamily(newFamily()) : e);
+                    }
+                    Saved saved = persistence.save(Kind.SESSION, session, entries, header.creationTime(), now,
+                            binding());
+                    transport.sendSession(saved.chunks(), persistence.chunkCount(session), now,
+                            lifetime(saved.session()), responseHeaders);
+                    metrics.refreshed();
+                    return saved.session();
+                } catch (StorageException e) {
+                    // the current session stays valid until its own timeouts: serve the request anyway
+                    LOG.warn("session storage {} failed to renew a session: {}", config.storage(), e.getMessage());
+                } catch (SessionCodecException e) {
+                    LOG.warn("session not renewed: {}", e.reason());
+                }
+                return session;
+            }
+            if (t.idling() > 0 && rollingElapsed - header.idlingOffset() > t.touchThreshold()) {
+                String touched = persistence.touch(session, now, binding());
+                transport.sendSession(List.of(new io.github.apisixsession.core.codec.CookieChunker.Chunk(
+                        config.tokenName(), touched)), 0, now, lifetime(session), responseHeaders);
+                metrics.touched();
+            }
+            return session;
+        }
+
+        private long lifetime(OpenSession session) {
+            return persistence.remainingLifetime(Kind.SESSION, session.header(), now);
+        }
+
+        // ------------------------------------------------------------ logout
+
+        private RequestDecision logout(OpenSession session, SessionEntry current) throws GatewayException {
+            List<HttpHeader> headers = new ArrayList<>();
+            try {
+                SessionConfig.Logout logout = config.logout();
+                if (logout.allQueryArg() != null && !request.queryArgs(logout.allQueryArg()).isEmpty()
+                        && current.hasSubject()) {
+                    int revokedCount = 0;
+                    for (String key : persistence.sessionsOf(current).keySet()) {
+                        persistence.deleteKey(key, current);
+                        revokedCount++;
+                    }
+                    LOG.info("logout everywhere: {} sessions revoked", revokedCount);
+                }
+                List<SessionEntry> remaining = new ArrayList<>();
+                for (SessionEntry e : session.entries()) {
+                    if (!e.audience().equals(config.audience())) {
+                        remaining.add(e);
+                    }
+                }
+                revokeCopies(session, current);
+                if (!remaining.isEmpty()) {
+                    // other audiences stay logged in: save them under a new id, without this one
+                    Saved saved = persistence.save(Kind.SESSION, null, remaining, session.header().creationTime(),
+                            now, binding());
+                    transport.sendSession(saved.chunks(), persistence.chunkCount(session), now,
+                            lifetime(saved.session()), headers);
+                    persistence.delete(session);
+                } else {
+                    persistence.delete(session);
+                    transport.expire(config.tokenName(), persistence.chunkCount(session), headers);
+                }
+                if (config.remember().enabled()) {
+                    forgetRemembered(headers);
+                }
+                transport.expireSticky(headers);
+            } catch (StorageException e) {
+                return storageFailure(config, "delete", e);
+            } catch (SessionCodecException e) {
+                LOG.warn("session not saved at logout: {}", e.reason());
+            }
+            metrics.loggedOut();
+            LOG.debug("session logged out");
+            return new RequestDecision.Respond(200, headers, new byte[0]);
+        }
+
+        /** Cookie storage cannot delete a copied cookie: refuse this id and its family here. */
+        private void revokeCopies(OpenSession session, SessionEntry current) {
+            if (persistence.serverSide()) {
+                return;
+            }
+            long lifetime = persistence.remainingLifetime(Kind.SESSION, session.header(), now) + 1;
+            revoked.revoke(session.sessionId(), lifetime);
+            if (current.family() != null) {
+                // renewals keep the creation time, so the absolute timeout bounds every copy
+                long absolute = config.timeouts().absolute();
+                long familyLifetime = absolute > 0 ? session.header().creationTime() + absolute - now + 1
+                        : SessionPersistence.MAX_TTL;
+                revoked.revoke("family:" + current.family(), familyLifetime);
+            }
+        }
+
+        private void forgetRemembered(List<HttpHeader> headers) throws StorageException {
+            String token = cookies.get(config.remember().cookieName());
+            if (token != null) {
+                try {
+                    OpenSession remembered = persistence.open(Kind.REMEMBER, token, cookies::get, binding(), now);
+                    if (remembered != null) {
+                        persistence.delete(remembered);
+                        if (!persistence.serverSide()) {
+                            revoked.revoke(remembered.sessionId(),
+                                    persistence.remainingLifetime(Kind.REMEMBER, remembered.header(), now) + 1);
+                        }
+                    }
+                } catch (SessionCodecException | GatewayException e) {
+                    LOG.debug("remember cookie not readable at logout");
+                }
+            }
+            transport.expire(config.remember().cookieName(), 1, headers);
+        }
+
+        // ------------------------------------------------------------ headers
+
+        private void removeIdentityHeaders() {
+            for (String name : IDENTITY_HEADERS) {
+                setOrRemove(name, null);
+            }
+            for (String name : config.mapHeaders().keySet()) {
+                setOrRemove(name, null);
+            }
+        }
+
+        private void setOrRemove(String name, String value) {
+            if (value != null && !value.isEmpty()) {
+                requestChanges.add(new HttpHeader(name, value));
+            } else if (!request.headers(name).isEmpty()) {
+                requestChanges.add(HttpHeader.remove(name));
+            }
+        }
+
+        private RequestDecision proceed() {
+            return new RequestDecision.Proceed(requestChanges, responseHeaders);
+        }
+    }
+
+    // ================================================================ response phase
 
     /**
-     * ext-plugin-post-resp of an {@code identity: "upstream"} route: turns the upstream's
-     * {@code X-Session-*} headers into a new session and re-emits every other upstream header, as
-     * APISIX keeps only the headers this reply carries.
+     * ext-plugin-post-resp: turns an {@code identity: "upstream"} login response's
+     * {@code X-Session-*} headers into a new session, counts failed responses for
+     * {@code failure_limit}, and re-emits every other upstream header (APISIX keeps only the
+     * headers this reply carries) with the cookies added.
      */
     public ResponseDecision onResponse(SessionRoute route, ResponseView response) throws GatewayException {
         SessionConfig config = route.config();
+        SessionPersistence persistence = route.persistence();
+        TokenTransport transport = route.transport();
         long now = clock.instant().getEpochSecond();
+        boolean upstreamIdentity = config.identity() == Identity.UPSTREAM;
         List<HttpHeader> out = new ArrayList<>();
         String subject = null;
         String credential = null;
         List<String> groups = List.of();
         Map<String, String> extra = new LinkedHashMap<>();
         for (HttpHeader h : response.headers()) {
-            if (h.is(SESSION_SUBJECT)) {
+            if (!upstreamIdentity) {
+                out.add(h);
+            } else if (h.is(SESSION_SUBJECT)) {
                 subject = h.value();
             } else if (h.is(SESSION_GROUPS)) {
                 groups = splitList(h.value());
@@ -226,13 +561,22 @@ public final class SessionEngine implements AutoCloseable {
             }
         }
         List<String> pending = pendingCookies.take(response.variable("request_id"));
-        if (config.identity() == Identity.UPSTREAM && subject != null && !subject.isBlank()) {
+        if (upstreamIdentity && subject != null && !subject.isBlank()) {
             SessionEntry entry = new SessionEntry(config.audience(), subject.trim(), subject.trim(), credential,
-                    groups, extra);
+                    groups, extra, newFamily());
             try {
-                Saved saved = create(route, null, entry, now);
-                addSetCookies(out, saved.setCookies());
-                addSessionHeaders(config, config.responseHeaders(), saved.session(), entry, now, out);
+                Saved saved = persistence.save(Kind.SESSION, null, List.of(entry), now, now, Binding.NONE);
+                transport.sendSession(saved.chunks(), 0, now,
+                        persistence.remainingLifetime(Kind.SESSION, saved.session().header(), now), out);
+                if (config.remember().enabled()) {
+                    Saved remember = persistence.save(Kind.REMEMBER, null, List.of(entry), now, now, Binding.NONE);
+                    transport.sendRemember(remember.chunks(), now, out);
+                }
+                if (config.stickyCookieName() != null) {
+                    transport.sendSticky(entry.family(), out);
+                }
+                addSessionHeaders(config, config.responseHeaders(), saved.session().header(), entry, now, out);
+                metrics.created();
             } catch (StorageException e) {
                 LOG.warn("session storage {} failed to write at login: {}", config.storage(), e.getMessage());
                 return new ResponseDecision(config.storageErrorStatus(), List.of(
@@ -240,181 +584,100 @@ public final class SessionEngine implements AutoCloseable {
             } catch (SessionCodecException e) {
                 LOG.warn("login session not created: {}", e.reason());
             }
-        } else {
-            addSetCookies(out, pending);
+            return new ResponseDecision(0, out);
+        }
+        if (config.failureLimit().enabled() && config.failureLimit().counts(response.status())
+                && countFailure(route, response, now, out)) {
+            return new ResponseDecision(0, out);
+        }
+        for (String c : pending) {
+            out.add(new HttpHeader("Set-Cookie", c));
         }
         return new ResponseDecision(0, out);
     }
 
-    // ---------------------------------------------------------------- open
-
-    private Session open(SessionRoute route, Map<String, String> cookies, long now) throws StorageException {
+    /**
+     * Counts a failed upstream response against the session of the request; at the limit the
+     * session is destroyed and its cookies expired.
+     *
+     * @return whether the session was destroyed
+     */
+    private boolean countFailure(SessionRoute route, ResponseView response, long now, List<HttpHeader> out)
+            throws GatewayException {
         SessionConfig config = route.config();
-        String cookie = cookies.get(config.cookieName());
-        if (cookie == null || cookie.isEmpty()) {
-            return null;
+        SessionPersistence persistence = route.persistence();
+        String token = response.variable(route.transport().tokenVariable());
+        if (token.isEmpty()) {
+            return false;
         }
         try {
-            SessionCodec.Verified verified = route.codec().verifyHeader(cookie, !config.cookieStorage(), false,
-                    route.timeouts(), now);
-            SessionHeader header = verified.header();
-            String payload;
-            String storageKey = null;
-            if (config.cookieStorage()) {
-                if (revoked.isRevoked(B64.encodeToString(header.sid()))) {
-                    LOG.debug("session cookie rejected: logged out");
-                    return null;
-                }
-                payload = CookieChunker.join(config.cookieName(), cookie, header.dataSize(), cookies::get);
-            } else {
-                storageKey = storageKey(config, header.sid());
-                byte[] stored = route.storage().get(storageKey).orElse(null);
-                if (stored == null) {
-                    LOG.debug("session cookie rejected: not in storage");
-                    return null;
-                }
-                payload = storedPayload(stored);
-                if (payload == null) {
-                    LOG.debug("session cookie rejected: unreadable storage value");
-                    return null;
+            // chunks are not visible here; a family is enough to count, and a chunked session's
+            // first cookie still verifies (header) even if its payload cannot be joined
+            OpenSession session = persistence.open(Kind.SESSION, token,
+                    name -> responseCookie(response, name), Binding.NONE, now);
+            SessionEntry entry = session == null ? null : session.entry(config.audience());
+            if (entry == null) {
+                return false;
+            }
+            String key = entry.family() != null ? entry.family() : session.sessionId();
+            if (failures.increment(key, persistence.remainingLifetime(Kind.SESSION, session.header(), now))
+                    < config.failureLimit().limit()) {
+                return false;
+            }
+            failures.reset(key);
+            persistence.delete(session);
+            if (!persistence.serverSide()) {
+                revoked.revoke(session.sessionId(),
+                        persistence.remainingLifetime(Kind.SESSION, session.header(), now) + 1);
+                if (entry.family() != null) {
+                    revoked.revoke("family:" + entry.family(),
+                            persistence.remainingLifetime(Kind.SESSION, session.header(), now) + 1);
                 }
             }
-            byte[] plaintext = route.codec().decrypt(verified, payload, KeyDerivation.HKDF);
-            List<SessionEntry> entries = SessionEntry.decode(plaintext);
-            return new Session(verified, cookie, storageKey, entries);
+            route.transport().expire(config.tokenName(), persistence.chunkCount(session), out);
+            route.transport().expireSticky(out);
+            metrics.failureLimited();
+            LOG.info("session destroyed after {} failed upstream responses", config.failureLimit().limit());
+            return true;
         } catch (SessionCodecException e) {
-            LOG.debug("session cookie rejected: {}", e.reason());
-            return null;
-        } catch (SessionEntry.InvalidEntries e) {
-            LOG.debug("session cookie rejected: {}", e.getMessage());
-            return null;
+            return false;
+        } catch (StorageException e) {
+            LOG.warn("session storage {} failed while applying failure_limit: {}", config.storage(), e.getMessage());
+            return false;
         }
     }
 
-    private static String storedPayload(byte[] stored) {
+    private static String responseCookie(ResponseView response, String name) {
         try {
-            JsonNode node = JSON.readTree(stored);
-            if (node != null && node.isArray() && !node.isEmpty() && node.get(0).isTextual()) {
-                return node.get(0).asText();
-            }
-        } catch (IOException e) {
-            // fall through: treated as no session
+            String v = response.variable("cookie_" + name);
+            return v.isEmpty() ? null : v;
+        } catch (GatewayException e) {
+            return null;
         }
-        return null;
     }
 
-    // ---------------------------------------------------------------- save, refresh, touch
-
-    /** A new session id for {@code entry}, keeping the previous session's other audiences. */
-    private Saved create(SessionRoute route, Session previous, SessionEntry entry, long now)
-            throws StorageException, SessionCodecException {
-        List<SessionEntry> entries = new ArrayList<>();
-        if (previous != null) {
-            for (SessionEntry e : previous.entries()) {
-                if (!e.audience().equals(entry.audience())) {
-                    entries.add(e);
-                }
-            }
-        }
-        entries.add(entry);
-        Saved saved = save(route, previous, entries, now, now);
-        if (previous != null && previous.storageKey() != null) {
-            // the previous session may have belonged to someone else: do not leave it readable
-            route.storage().delete(previous.storageKey());
-        }
-        return saved;
-    }
-
-    private Saved save(SessionRoute route, Session previous, List<SessionEntry> entries, long creationTime, long now)
-            throws StorageException, SessionCodecException {
-        SessionConfig config = route.config();
-        byte[] sid = SessionCodec.newSessionId();
-        int flags = config.cookieStorage() ? 0 : SessionHeader.FLAG_STORAGE;
-        SessionCodec.Sealed sealed = route.codec().seal(sid, flags, creationTime, now - creationTime, 0,
-                SessionEntry.encode(entries), KeyDerivation.HKDF);
-        List<String> setCookies = new ArrayList<>();
-        CookieAttributes attributes = route.cookieAttributes();
-        String storageKey = null;
-        String firstCookie;
-        if (config.cookieStorage()) {
-            List<CookieChunker.Chunk> chunks = CookieChunker.split(config.cookieName(), sealed.encodedHeader(),
-                    sealed.payload());
-            for (CookieChunker.Chunk chunk : chunks) {
-                setCookies.add(SetCookieRenderer.render(chunk.name(), chunk.value(), attributes));
-            }
-            firstCookie = chunks.get(0).value();
-            if (previous != null) {
-                int before = CookieChunker.chunkCount(config.cookieName(), previous.header().dataSize());
-                for (int i = chunks.size() + 1; i <= before; i++) {
-                    setCookies.add(SetCookieRenderer.renderExpired(config.cookieName() + i, attributes));
-                }
-            }
-        } else {
-            storageKey = storageKey(config, sid);
-            // lua-resty-session's stored value: ["<base64url ciphertext>"] (base64url needs no escaping)
-            byte[] value = ("[\"" + sealed.payload() + "\"]").getBytes(StandardCharsets.US_ASCII);
-            long ttl = storeTtl(config, creationTime, now);
-            SessionStorage.Renewal renewal = previous != null && previous.storageKey() != null
-                    ? new SessionStorage.Renewal(previous.storageKey(), Duration.ofSeconds(config.staleTtl())) : null;
-            route.storage().set(storageKey, value, Duration.ofSeconds(ttl), renewal, null);
-            firstCookie = sealed.encodedHeader();
-            setCookies.add(SetCookieRenderer.render(config.cookieName(), firstCookie, attributes));
-        }
-        Session session = new Session(new SessionCodec.Verified(sealed.header(), 0), firstCookie, storageKey, entries);
-        return new Saved(session, setCookies);
-    }
-
-    /** lua-resty-session's refresh: a new id past 75% of the rolling timeout, else a touch. */
-    private List<String> refresh(SessionRoute route, Session session, long now) {
-        SessionConfig config = route.config();
-        SessionHeader header = session.header();
-        long rollingElapsed = now - header.creationTime() - header.rollingOffset();
-        if (config.rollingTimeout() > 0 && rollingElapsed > ceilThreeQuarters(config.rollingTimeout())) {
-            try {
-                return save(route, session, session.entries(), header.creationTime(), now).setCookies();
-            } catch (StorageException e) {
-                // the current session stays valid until its own timeouts: serve the request anyway
-                LOG.warn("session storage {} failed to renew a session: {}", config.storage(), e.getMessage());
-                return List.of();
-            } catch (SessionCodecException e) {
-                LOG.warn("session not renewed: {}", e.reason());
-                return List.of();
-            }
-        }
-        if (config.idlingTimeout() > 0 && rollingElapsed - header.idlingOffset() > config.touchThreshold()) {
-            long idlingOffset = Math.min(rollingElapsed, MAX_IDLING_OFFSET);
-            String touched = route.codec().touch(session.verified(), idlingOffset);
-            String value = config.cookieStorage()
-                    ? touched + session.firstCookie().substring(SessionHeader.ENCODED_SIZE) : touched;
-            return List.of(SetCookieRenderer.render(config.cookieName(), value, route.cookieAttributes()));
-        }
-        return List.of();
-    }
+    // ================================================================ shared helpers
 
     private static long ceilThreeQuarters(long rollingTimeout) {
         return (rollingTimeout * 3 + 3) / 4;
     }
 
-    private static long storeTtl(SessionConfig config, long creationTime, long now) {
-        long ttl = config.rollingTimeout() == 0 ? MAX_TTL : Math.min(config.rollingTimeout(), MAX_TTL);
-        if (config.absoluteTimeout() > 0) {
-            ttl = Math.min(ttl, creationTime + config.absoluteTimeout() - now);
-        }
-        return Math.max(1, ttl);
+    private static String newFamily() {
+        byte[] family = new byte[16];
+        RANDOM.nextBytes(family);
+        return B64.encodeToString(family);
     }
 
-    // ---------------------------------------------------------------- logout
-
-    private static boolean isLogout(SessionConfig config, RequestView request) throws GatewayException {
+    private static boolean isLogout(SessionConfig.Logout logout, RequestView request) throws GatewayException {
         String method = request.method().toUpperCase(Locale.ROOT);
-        if (!config.logoutMethods().contains(method)) {
+        if (!logout.methods().contains(method)) {
             return false;
         }
-        if (!request.queryArgs(config.logoutQueryArg()).isEmpty()) {
+        if (!request.queryArgs(logout.queryArg()).isEmpty()
+                || (logout.allQueryArg() != null && !request.queryArgs(logout.allQueryArg()).isEmpty())) {
             return true;
         }
-        return config.readBodyForLogout() && BODY_METHODS.contains(method)
-                && bodyHasArgument(request, config.logoutPostArg());
+        return logout.readBody() && BODY_METHODS.contains(method) && bodyHasArgument(request, logout.postArg());
     }
 
     /** Kong reads urlencoded and JSON bodies; a present, non-false value means logout. */
@@ -451,106 +714,20 @@ public final class SessionEngine implements AutoCloseable {
         return false;
     }
 
-    private RequestDecision logout(SessionRoute route, Session session, long now) {
-        SessionConfig config = route.config();
-        List<HttpHeader> headers = new ArrayList<>();
-        List<SessionEntry> remaining = new ArrayList<>();
-        for (SessionEntry e : session.entries()) {
-            if (!e.audience().equals(config.audience())) {
-                remaining.add(e);
-            }
-        }
-        try {
-            if (!remaining.isEmpty()) {
-                // other audiences stay logged in: save them under a new id, without this one
-                Saved saved = save(route, session, remaining, session.header().creationTime(), now);
-                addSetCookies(headers, saved.setCookies());
-                if (session.storageKey() != null) {
-                    route.storage().delete(session.storageKey());
-                }
-            } else {
-                destroy(route, session, now, headers);
-            }
-        } catch (StorageException e) {
-            return storageFailure(route, "delete", e);
-        } catch (SessionCodecException e) {
-            return tooLarge(e, List.of());
-        }
-        LOG.debug("session logged out");
-        return new RequestDecision.Respond(200, headers, new byte[0]);
-    }
-
-    private void destroy(SessionRoute route, Session session, long now, List<HttpHeader> headers)
-            throws StorageException, SessionCodecException {
-        SessionConfig config = route.config();
-        SessionHeader header = session.header();
-        int chunks = 1;
-        if (config.cookieStorage()) {
-            revoked.revoke(B64.encodeToString(header.sid()), remainingLifetime(config, header, now));
-            chunks = CookieChunker.chunkCount(config.cookieName(), header.dataSize());
-        } else {
-            route.storage().delete(session.storageKey());
-        }
-        headers.add(new HttpHeader("Set-Cookie", SetCookieRenderer.renderExpired(config.cookieName(),
-                route.cookieAttributes())));
-        for (int i = 2; i <= chunks; i++) {
-            headers.add(new HttpHeader("Set-Cookie", SetCookieRenderer.renderExpired(config.cookieName() + i,
-                    route.cookieAttributes())));
-        }
-    }
-
-    /** How long the cookie could still be accepted, had it not been revoked. */
-    private static long remainingLifetime(SessionConfig config, SessionHeader header, long now) {
-        long remaining = MAX_TTL;
-        if (config.absoluteTimeout() > 0) {
-            remaining = Math.min(remaining, header.creationTime() + config.absoluteTimeout() - now);
-        }
-        if (config.rollingTimeout() > 0) {
-            remaining = Math.min(remaining,
-                    header.creationTime() + header.rollingOffset() + config.rollingTimeout() - now);
-        }
-        return remaining + 1;
-    }
-
-    // ---------------------------------------------------------------- headers
-
-    private static void setIdentityHeaders(RequestView request, SessionEntry entry, List<HttpHeader> changes) {
-        setOrRemove(request, CONSUMER_USERNAME, entry.subject(), changes);
-        setOrRemove(request, CREDENTIAL_IDENTIFIER, entry.credential(), changes);
-        setOrRemove(request, CONSUMER_GROUPS, joinGroups(entry), changes);
-        setOrRemove(request, CONSUMER_CUSTOM_ID, null, changes);
-    }
-
     private static String joinGroups(SessionEntry entry) {
         return entry.groups().isEmpty() ? null : String.join(",", entry.groups());
     }
 
-    private static void removeIdentityHeaders(RequestView request, List<HttpHeader> changes) {
-        for (String name : IDENTITY_HEADERS) {
-            setOrRemove(request, name, null, changes);
-        }
-    }
-
-    private static void setOrRemove(RequestView request, String name, String value, List<HttpHeader> changes) {
-        if (value != null && !value.isEmpty()) {
-            changes.add(new HttpHeader(name, value));
-        } else if (!request.headers(name).isEmpty()) {
-            changes.add(HttpHeader.remove(name));
-        }
-    }
-
     /** Kong's request_headers / response_headers: Session-Id, Session-Timeout, … */
-    private static void addSessionHeaders(SessionConfig config, Set<String> wanted, Session session,
+    private static void addSessionHeaders(SessionConfig config, Set<String> wanted, SessionHeader h,
                                           SessionEntry entry, long now, List<HttpHeader> out) {
         if (wanted.isEmpty()) {
             return;
         }
-        SessionHeader h = session.header();
-        long idling = config.idlingTimeout() > 0
-                ? config.idlingTimeout() - (now - h.creationTime() - h.rollingOffset() - h.idlingOffset()) : -1;
-        long rolling = config.rollingTimeout() > 0
-                ? config.rollingTimeout() - (now - h.creationTime() - h.rollingOffset()) : -1;
-        long absolute = config.absoluteTimeout() > 0 ? config.absoluteTimeout() - (now - h.creationTime()) : -1;
+        SessionConfig.Timeouts t = config.timeouts();
+        long idling = t.idling() > 0 ? t.idling() - (now - h.creationTime() - h.rollingOffset() - h.idlingOffset()) : -1;
+        long rolling = t.rolling() > 0 ? t.rolling() - (now - h.creationTime() - h.rollingOffset()) : -1;
+        long absolute = t.absolute() > 0 ? t.absolute() - (now - h.creationTime()) : -1;
         for (String name : wanted) {
             switch (name) {
                 case "id" -> out.add(new HttpHeader("Session-Id", B64.encodeToString(h.sid())));
@@ -565,9 +742,9 @@ public final class SessionEngine implements AutoCloseable {
                 case "absolute-timeout" -> addTimeout(out, "Session-Absolute-Timeout", absolute);
                 case "timeout" -> {
                     long min = Long.MAX_VALUE;
-                    for (long t : new long[] {idling, rolling, absolute}) {
-                        if (t >= 0) {
-                            min = Math.min(min, t);
+                    for (long v : new long[] {idling, rolling, absolute}) {
+                        if (v >= 0) {
+                            min = Math.min(min, v);
                         }
                     }
                     addTimeout(out, "Session-Timeout", min == Long.MAX_VALUE ? -1 : min);
@@ -584,27 +761,6 @@ public final class SessionEngine implements AutoCloseable {
         }
     }
 
-    private static void addSetCookies(List<HttpHeader> out, List<String> setCookies) {
-        for (String c : setCookies) {
-            out.add(new HttpHeader("Set-Cookie", c));
-        }
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    private static String storageKey(SessionConfig config, byte[] sid) {
-        byte[] key = sid;
-        if (config.hashStorageKey()) {
-            try {
-                key = MessageDigest.getInstance("SHA-256").digest(sid);
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException("SHA-256 is missing from the JDK", e);
-            }
-        }
-        // lua-resty-session namespaces keys by cookie name: <name>:<key>
-        return config.cookieName() + ":" + B64.encodeToString(key);
-    }
-
     private static List<String> splitList(String value) {
         if (value == null || value.isBlank()) {
             return List.of();
@@ -619,16 +775,9 @@ public final class SessionEngine implements AutoCloseable {
         return out;
     }
 
-    private static RequestDecision storageFailure(SessionRoute route, String operation, StorageException e) {
-        SessionConfig config = route.config();
+    private static RequestDecision storageFailure(SessionConfig config, String operation, StorageException e) {
         LOG.warn("session storage {} failed to {}: {}", config.storage(), operation, e.getMessage());
         return jsonResponse(config.storageErrorStatus(), List.of(), "session storage unavailable");
-    }
-
-    /** A session over the cookie size limit is not saved; the request itself goes on. */
-    private static RequestDecision tooLarge(SessionCodecException e, List<HttpHeader> requestChanges) {
-        LOG.warn("session not saved: {}", e.reason());
-        return new RequestDecision.Proceed(requestChanges, List.of());
     }
 
     static RequestDecision.Respond jsonResponse(int status, List<HttpHeader> extra, String message) {
@@ -638,28 +787,25 @@ public final class SessionEngine implements AutoCloseable {
         return new RequestDecision.Respond(status, headers, body);
     }
 
+    /** Every live session of a subject (the CLI's {@code sessions list}); needs store_metadata. */
+    public Map<String, Instant> sessionsOf(SessionRoute route, String subject) throws StorageException {
+        return route.persistence().sessionsOf(new SessionEntry(route.config().audience(), subject, null, null,
+                List.of(), Map.of(), null));
+    }
+
+    /** Revokes every session of a subject (the CLI's {@code sessions revoke}); returns how many. */
+    public int revokeSessionsOf(SessionRoute route, String subject) throws StorageException {
+        SessionEntry entry = new SessionEntry(route.config().audience(), subject, null, null, List.of(), Map.of(), null);
+        int count = 0;
+        for (String key : route.persistence().sessionsOf(entry).keySet()) {
+            route.persistence().deleteKey(key, entry);
+            count++;
+        }
+        return count;
+    }
+
     @Override
     public void close() {
         storages.close();
-    }
-
-    /** An open session: its verified header, first cookie, storage key and entries. */
-    private record Session(SessionCodec.Verified verified, String firstCookie, String storageKey,
-                           List<SessionEntry> entries) {
-        SessionHeader header() {
-            return verified.header();
-        }
-
-        SessionEntry entry(String audience) {
-            for (SessionEntry e : entries) {
-                if (e.audience().equals(audience)) {
-                    return e;
-                }
-            }
-            return null;
-        }
-    }
-
-    private record Saved(Session session, List<String> setCookies) {
     }
 }

@@ -19,10 +19,12 @@ import java.util.Map;
  * One audience's part of a session, as Kong stores it: the plaintext of a cookie is the JSON
  * {@code [[data, audience, subject], …]} and Kong's {@code data} is
  * {@code [consumer_id, credential_id, groups]}. We add a fourth element, an object of extra
- * values (from {@code X-Session-Data-*}), which Kong ignores.
+ * values (from {@code X-Session-Data-*}), and a fifth, the session's family: a random id given at
+ * creation and kept across renewals (sticky cookie, failure counting, revocation of every copy).
+ * Kong ignores both.
  */
 record SessionEntry(String audience, String subject, String consumer, String credential, List<String> groups,
-                    Map<String, String> extra) {
+                    Map<String, String> extra, String family) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -35,8 +37,25 @@ record SessionEntry(String audience, String subject, String consumer, String cre
         extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
     }
 
-    static SessionEntry anonymous(String audience) {
-        return new SessionEntry(audience, null, null, null, List.of(), Map.of());
+    static SessionEntry anonymous(String audience, String family) {
+        return new SessionEntry(audience, null, null, null, List.of(), Map.of(), family);
+    }
+
+    /** The same entry with a family, for sessions made before families (e.g. Kong's cookies). */
+    SessionEntry withFamily(String newFamily) {
+        return new SessionEntry(audience, subject, consumer, credential, groups, extra, newFamily);
+    }
+
+    /** A value for {@code map_headers}: a built-in name or a key of the extra data. */
+    String value(String name) {
+        return switch (name) {
+            case "subject" -> subject;
+            case "consumer" -> consumer;
+            case "credential" -> credential;
+            case "groups" -> groups.isEmpty() ? null : String.join(",", groups);
+            case "audience" -> audience;
+            default -> extra.get(name.toLowerCase(java.util.Locale.ROOT));
+        };
     }
 
     boolean hasSubject() {
@@ -47,7 +66,8 @@ record SessionEntry(String audience, String subject, String consumer, String cre
         ArrayNode root = JsonNodeFactory.instance.arrayNode();
         for (SessionEntry e : entries) {
             ArrayNode entry = root.addArray();
-            if (e.consumer == null && e.credential == null && e.groups.isEmpty() && e.extra.isEmpty()) {
+            if (e.consumer == null && e.credential == null && e.groups.isEmpty() && e.extra.isEmpty()
+                    && e.family == null) {
                 entry.addObject();
             } else {
                 ArrayNode data = entry.addArray();
@@ -59,9 +79,10 @@ record SessionEntry(String audience, String subject, String consumer, String cre
                     ArrayNode groups = data.addArray();
                     e.groups.forEach(groups::add);
                 }
-                if (!e.extra.isEmpty()) {
-                    ObjectNode extra = data.addObject();
-                    e.extra.forEach(extra::put);
+                ObjectNode extra = data.addObject();
+                e.extra.forEach(extra::put);
+                if (e.family != null) {
+                    data.add(e.family);
                 }
             }
             entry.add(e.audience);
@@ -101,6 +122,7 @@ record SessionEntry(String audience, String subject, String consumer, String cre
             String credential = null;
             List<String> groups = new ArrayList<>();
             Map<String, String> extra = new LinkedHashMap<>();
+            String family = null;
             if (data.isArray()) {
                 consumer = text(data.get(0));
                 credential = text(data.get(1));
@@ -122,8 +144,9 @@ record SessionEntry(String audience, String subject, String consumer, String cre
                         }
                     });
                 }
+                family = text(data.get(4));
             }
-            out.add(new SessionEntry(entry.get(1).asText(), subject, consumer, credential, groups, extra));
+            out.add(new SessionEntry(entry.get(1).asText(), subject, consumer, credential, groups, extra, family));
         }
         return out;
     }

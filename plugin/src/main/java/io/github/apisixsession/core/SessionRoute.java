@@ -1,13 +1,31 @@
 package io.github.apisixsession.core;
 
-import io.github.apisixsession.core.codec.CookieAttributes;
-import io.github.apisixsession.core.codec.SessionCodec;
-import io.github.apisixsession.storage.SessionStorage;
-
 /**
  * A route's session config made ready for requests, once per conf token: the codec with its
- * derived keys, the cookie attributes, and the shared storage (null for cookie storage).
+ * derived keys and the shared storage (in {@link SessionPersistence}) and how tokens travel
+ * ({@link TokenTransport}).
  */
-public record SessionRoute(SessionConfig config, SessionCodec codec, CookieAttributes cookieAttributes,
-                           SessionCodec.Timeouts timeouts, SessionStorage storage) {
+public final class SessionRoute {
+
+    private final SessionConfig config;
+    private final SessionPersistence persistence;
+    private final TokenTransport transport;
+
+    SessionRoute(SessionConfig config, SessionPersistence persistence, TokenTransport transport) {
+        this.config = config;
+        this.persistence = persistence;
+        this.transport = transport;
+    }
+
+    public SessionConfig config() {
+        return config;
+    }
+
+    SessionPersistence persistence() {
+        return persistence;
+    }
+
+    TokenTransport transport() {
+        return transport;
+    }
 }

@@ -17,27 +17,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SessionConfigParserTest {
 
     private final SessionConfigParser parser = new SessionConfigParser(
-            Map.of("SESSION_SECRET", "from-the-environment-0123456789abcdef")::get, Set.of("memory"), "process-random");
+            Map.of("SESSION_SECRET", "from-the-environment-0123456789abcdef")::get, Set.of("memory", "redis"), "process-random");
 
     @Test
     void kongDefaults() throws ConfigException {
         SessionConfig c = parser.parse("{\"secret\":\"s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t\"}");
         assertEquals("cookie", c.storage());
         assertEquals("default", c.audience());
-        assertEquals(900, c.idlingTimeout());
-        assertEquals(3600, c.rollingTimeout());
-        assertEquals(86400, c.absoluteTimeout());
-        assertEquals(10, c.staleTtl());
-        assertEquals("session", c.cookieName());
-        assertEquals("/", c.cookiePath());
-        assertNull(c.cookieDomain());
-        assertEquals("Strict", c.cookieSameSite());
-        assertTrue(c.cookieHttpOnly());
-        assertTrue(c.cookieSecure());
-        assertEquals(Set.of("POST", "DELETE"), c.logoutMethods());
-        assertEquals("session_logout", c.logoutQueryArg());
-        assertEquals("session_logout", c.logoutPostArg());
-        assertFalse(c.readBodyForLogout());
+        assertEquals(new SessionConfig.Timeouts(900, 3600, 86400, 10, 60), c.timeouts());
+        assertEquals(new SessionConfig.TokenLookup(SessionConfig.TokenLookup.Source.COOKIE, "session"), c.lookup());
+        assertEquals(new SessionConfig.Cookie("/", null, "Strict", null, false, true, true, true), c.cookie());
+        assertEquals(new SessionConfig.Remember(false, "remember", 604800, 2592000, 10_000), c.remember());
+        assertEquals(new SessionConfig.Logout(Set.of("POST", "DELETE"), "session_logout", "session_logout", false, null),
+                c.logout());
+        assertFalse(c.hashSubject());
+        assertFalse(c.storeMetadata());
+        assertFalse(c.hashStorageKey());
+        assertTrue(c.forwardSession());
+        assertTrue(c.bind().isEmpty());
+        assertTrue(c.mapHeaders().isEmpty());
+        assertFalse(c.failureLimit().enabled());
+        assertNull(c.stickyCookieName());
         assertEquals(Identity.APISIX, c.identity());
         assertEquals(0, c.rejectStatus());
         assertEquals(503, c.storageErrorStatus());
@@ -77,7 +77,19 @@ class SessionConfigParserTest {
         "{\"secret\":\"x\",\"identity\":\"ldap\"}|identity",
         "{\"secret\":\"x\",\"reject_status\":200}|reject_status",
         "{\"secret\":\"x\",\"request_headers\":[\"nope\"]}|request_headers",
-        "{\"secret\":\"x\",\"remember\":true}|remember",
+        "{\"secret\":\"x\",\"remember\":true,\"key_lookup\":\"header:X-Session\"}|remember",
+        "{\"secret\":\"x\",\"remember_safety\":\"Extreme\"}|remember_safety",
+        "{\"secret\":\"x\",\"key_lookup\":\"body:x\"}|key_lookup",
+        "{\"secret\":\"x\",\"key_lookup\":\"cookie:a\",\"cookie_name\":\"b\"}|key_lookup",
+        "{\"secret\":\"x\",\"bind\":[\"mac\"]}|bind",
+        "{\"secret\":\"x\",\"map_headers\":{\"X-Bad Header\":\"a\"}}|map_headers.X-Bad Header",
+        "{\"secret\":\"x\",\"map_headers\":{\"X-A\":5}}|map_headers.X-A",
+        "{\"secret\":\"x\",\"failure_status\":[\"6xx\"]}|failure_status",
+        "{\"secret\":\"x\",\"failure_limit\":-1}|failure_limit",
+        "{\"secret\":\"x\",\"sticky_cookie_name\":\"session\"}|sticky_cookie_name",
+        "{\"secret\":\"x\",\"logout_all_query_arg\":\"all\"}|logout_all_query_arg",
+        "{\"secret\":\"x\",\"cookie_lifetime\":10,\"rolling_timeout\":20}|cookie_lifetime",
+        "{\"secret\":\"x\",\"storage\":\"kong\",\"memory\":{},\"redis\":{}}|storage",
         "{\"secret\":\"x\",\"storage\":\"memory\",\"memory\":5}|memory",
         "not json|session",
         "[1,2]|session",
@@ -87,6 +99,49 @@ class SessionConfigParserTest {
         ConfigException e = assertThrows(ConfigException.class, () -> parser.parse(json));
         assertEquals(field, e.field(), e.getMessage());
         assertTrue(e.getMessage().startsWith(field + ": "), e.getMessage());
+    }
+
+    @Test
+    void kongDeprecatedAliasesMapToTheCurrentFields() throws ConfigException {
+        SessionConfig c = parser.parse("{\"secret\":\"x\",\"cookie_lifetime\":100,\"cookie_idletime\":null,"
+                + "\"cookie_discard\":5,\"cookie_samesite\":\"off\",\"cookie_httponly\":false,"
+                + "\"cookie_persistent\":true,\"cookie_renew\":600}");
+        assertEquals(100, c.timeouts().rolling());
+        assertEquals(0, c.timeouts().idling(), "cookie_idletime null means 0, as in Kong");
+        assertEquals(5, c.timeouts().staleTtl());
+        assertEquals("Lax", c.cookie().sameSite(), "Kong maps the old value off to Lax");
+        assertFalse(c.cookie().httpOnly());
+        assertTrue(c.remember().enabled());
+    }
+
+    @Test
+    void kongStorageNamesTheConfiguredServerSideStorage() throws ConfigException {
+        assertEquals("memory", parser.parse("{\"secret\":\"x\",\"storage\":\"kong\"}").storage());
+        SessionConfig withSettings = parser.parse("{\"secret\":\"x\",\"storage\":\"kong\",\"memory\":{\"max_entries\":5}}");
+        assertEquals("memory", withSettings.storage());
+        assertEquals(5, ((Number) withSettings.storageConfig().raw("max_entries")).intValue());
+    }
+
+    @Test
+    void oursOnlyOptions() throws ConfigException {
+        SessionConfig c = parser.parse("{\"secret\":\"x\",\"storage\":\"memory\",\"store_metadata\":true,"
+                + "\"key_lookup\":\"header:X-Session-Token\",\"forward_session\":false,"
+                + "\"map_headers\":{\"X-User-Id\":\"user_id\"},\"failure_limit\":3,\"failure_status\":[\"4xx\",503],"
+                + "\"sticky_cookie_name\":\"route\",\"bind\":[\"ip\",\"user-agent\"],\"remember_safety\":\"Low\","
+                + "\"logout_all_query_arg\":\"session_logout_all\",\"cookie_session_only\":false}");
+        assertEquals(SessionConfig.TokenLookup.Source.HEADER, c.lookup().source());
+        assertEquals("X-Session-Token", c.tokenName());
+        assertFalse(c.forwardSession());
+        assertEquals("user_id", c.mapHeaders().get("X-User-Id"));
+        assertTrue(c.failureLimit().counts(404));
+        assertTrue(c.failureLimit().counts(503));
+        assertFalse(c.failureLimit().counts(500));
+        assertEquals(3, c.failureLimit().limit());
+        assertEquals("route", c.stickyCookieName());
+        assertEquals(Set.of(SessionConfig.Bind.IP, SessionConfig.Bind.USER_AGENT), c.bind());
+        assertEquals(1_000, c.remember().pbkdf2Iterations());
+        assertEquals("session_logout_all", c.logout().allQueryArg());
+        assertFalse(c.cookie().sessionOnly());
     }
 
     @Test

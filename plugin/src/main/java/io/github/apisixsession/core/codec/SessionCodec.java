@@ -99,6 +99,15 @@ public final class SessionCodec {
      */
     public Verified verifyHeader(String cookieValue, boolean storage, boolean remember, Timeouts timeouts, long now)
             throws SessionCodecException {
+        return verifyHeader(cookieValue, storage, remember, timeouts, now, Binding.NONE);
+    }
+
+    /**
+     * As {@link #verifyHeader(String, boolean, boolean, Timeouts, long)}, with the request facts a
+     * bound cookie's MAC covers (which of them is decided by the cookie's BIND flags).
+     */
+    public Verified verifyHeader(String cookieValue, boolean storage, boolean remember, Timeouts timeouts, long now,
+                                 Binding binding) throws SessionCodecException {
         if (cookieValue == null) {
             throw new SessionCodecException("missing session cookie");
         }
@@ -156,8 +165,9 @@ public final class SessionCodec {
         byte[] sid = Arrays.copyOfRange(h, SessionHeader.SID_OFFSET, SessionHeader.SID_OFFSET + SessionHeader.SID_SIZE);
         byte[] mac = Arrays.copyOfRange(h, SessionHeader.MAC_OFFSET, SessionHeader.SIZE);
         int matched = -1;
+        byte[] bindSuffix = binding.macSuffix(flags);
         for (int i = 0; i < ikms.length && matched < 0; i++) {
-            byte[] expected = calculateMac(i, sid, h, SessionHeader.MAC_OFFSET);
+            byte[] expected = calculateMac(i, sid, h, SessionHeader.MAC_OFFSET, bindSuffix);
             if (MessageDigest.isEqual(mac, expected)) {
                 matched = i;
             }
@@ -228,6 +238,12 @@ public final class SessionCodec {
      */
     public Sealed seal(byte[] sid, int flags, long creationTime, long rollingOffset, long idlingOffset,
                        byte[] plaintext, KeyDerivation kdf) {
+        return seal(sid, flags, creationTime, rollingOffset, idlingOffset, plaintext, kdf, Binding.NONE);
+    }
+
+    /** As {@link #seal(byte[], int, long, long, long, byte[], KeyDerivation)}, bound by BIND flags. */
+    public Sealed seal(byte[] sid, int flags, long creationTime, long rollingOffset, long idlingOffset,
+                       byte[] plaintext, KeyDerivation kdf, Binding binding) {
         if (plaintext == null || plaintext.length == 0) {
             // an empty payload (data size 0) could never be read back from a cookie: lua's
             // sub(cookie, -0) is the whole cookie
@@ -245,12 +261,17 @@ public final class SessionCodec {
                 flags |= SessionHeader.FLAG_DEFLATE;
             }
         }
-        return sealBody(0, sid, flags, creationTime, rollingOffset, idlingOffset, body, kdf);
+        return sealBody(0, sid, flags, creationTime, rollingOffset, idlingOffset, body, kdf, binding);
     }
 
     /** Encrypts {@code body} exactly as given (no compression decision) with ikm {@code ikmIndex}. */
     Sealed sealBody(int ikmIndex, byte[] sid, int flags, long creationTime, long rollingOffset, long idlingOffset,
                     byte[] body, KeyDerivation kdf) {
+        return sealBody(ikmIndex, sid, flags, creationTime, rollingOffset, idlingOffset, body, kdf, Binding.NONE);
+    }
+
+    private Sealed sealBody(int ikmIndex, byte[] sid, int flags, long creationTime, long rollingOffset,
+                            long idlingOffset, byte[] body, KeyDerivation kdf, Binding binding) {
         if (sid == null || sid.length != SessionHeader.SID_SIZE) {
             throw new IllegalArgumentException("the session id must be 32 bytes");
         }
@@ -289,7 +310,7 @@ public final class SessionCodec {
         }
         int ctLen = sealed.length - SessionHeader.TAG_SIZE;
         System.arraycopy(sealed, ctLen, h, SessionHeader.TAG_OFFSET, SessionHeader.TAG_SIZE);
-        byte[] mac = calculateMac(ikmIndex, sid, h, SessionHeader.MAC_OFFSET);
+        byte[] mac = calculateMac(ikmIndex, sid, h, SessionHeader.MAC_OFFSET, binding.macSuffix(flags));
         System.arraycopy(mac, 0, h, SessionHeader.MAC_OFFSET, SessionHeader.MAC_SIZE);
         SessionHeader header = new SessionHeader(flags, sid.clone(), creationTime, rollingOffset, (int) dataSize,
                 Arrays.copyOfRange(sealed, ctLen, sealed.length), idlingOffset, mac);
@@ -304,6 +325,11 @@ public final class SessionCodec {
      * @return the new header, base64url
      */
     public String touch(Verified verified, long idlingOffset) {
+        return touch(verified, idlingOffset, Binding.NONE);
+    }
+
+    /** As {@link #touch(Verified, long)} for a bound cookie. */
+    public String touch(Verified verified, long idlingOffset, Binding binding) {
         if (verified == null) {
             throw new IllegalArgumentException("verified is required");
         }
@@ -318,7 +344,7 @@ public final class SessionCodec {
         long offset = Math.min(idlingOffset, SessionHeader.MAX_IDLING_OFFSET);
         byte[] h = new SessionHeader(old.flags(), old.sid(), old.creationTime(), old.rollingOffset(),
                 old.dataSize(), old.tag(), offset, null).toBytes();
-        byte[] mac = calculateMac(ikmIndex, old.sid(), h, SessionHeader.MAC_OFFSET);
+        byte[] mac = calculateMac(ikmIndex, old.sid(), h, SessionHeader.MAC_OFFSET, binding.macSuffix(old.flags()));
         System.arraycopy(mac, 0, h, SessionHeader.MAC_OFFSET, SessionHeader.MAC_SIZE);
         return Base64Url.encode(h);
     }
@@ -356,7 +382,7 @@ public final class SessionCodec {
         return hkdfExpand(prks[ikmIndex], concat(AUTHENTICATION, sid), KEY_SIZE);
     }
 
-    private byte[] calculateMac(int ikmIndex, byte[] sid, byte[] msg, int len) {
+    private byte[] calculateMac(int ikmIndex, byte[] sid, byte[] msg, int len, byte[] bindSuffix) {
         Mac mac = HMAC.get();
         try {
             mac.init(new SecretKeySpec(deriveMacKey(ikmIndex, sid), "HmacSHA256"));
@@ -364,6 +390,9 @@ public final class SessionCodec {
             throw new IllegalStateException(e);
         }
         mac.update(msg, 0, len);
+        if (bindSuffix != null) {
+            mac.update(bindSuffix);
+        }
         return Arrays.copyOf(mac.doFinal(), SessionHeader.MAC_SIZE);
     }
 
