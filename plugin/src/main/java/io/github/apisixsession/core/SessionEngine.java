@@ -552,7 +552,7 @@ public final class SessionEngine implements AutoCloseable {
             } else if (h.is(SESSION_CREDENTIAL)) {
                 credential = h.value();
             } else if (h.name().regionMatches(true, 0, SESSION_DATA_PREFIX, 0, SESSION_DATA_PREFIX.length())) {
-                String name = h.name().substring(SESSION_DATA_PREFIX.length()).toLowerCase(Locale.ROOT);
+                String name = SessionEntry.dataKey(h.name().substring(SESSION_DATA_PREFIX.length()));
                 if (!name.isEmpty()) {
                     extra.put(name, h.value());
                 }

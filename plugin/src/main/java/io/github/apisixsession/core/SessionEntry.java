@@ -54,8 +54,13 @@ record SessionEntry(String audience, String subject, String consumer, String cre
             case "credential" -> credential;
             case "groups" -> groups.isEmpty() ? null : String.join(",", groups);
             case "audience" -> audience;
-            default -> extra.get(name.toLowerCase(java.util.Locale.ROOT));
+            default -> extra.get(dataKey(name));
         };
+    }
+
+    /** Data names compare like header names: {@code X-Session-Data-User-Id} is {@code user_id}. */
+    static String dataKey(String name) {
+        return name.toLowerCase(java.util.Locale.ROOT).replace('-', '_');
     }
 
     boolean hasSubject() {

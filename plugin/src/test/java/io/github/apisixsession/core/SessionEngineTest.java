@@ -27,62 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class SessionEngineTest {
-
-    private static final long T0 = 1_700_000_000L;
-    private static final String SECRET = "engine-test-secret-0123456789abcdef";
-
-    private final TestClock clock = new TestClock(T0);
-    private final OutageProvider outage = new OutageProvider();
-    private final SessionEngine engine = new SessionEngine(clock, storages());
-
-    private SessionStorages storages() {
-        List<SessionStorageProvider> providers = new ArrayList<>();
-        ServiceLoader.load(SessionStorageProvider.class).forEach(providers::add);
-        providers.add(outage);
-        return new SessionStorages(providers, new StorageContext(clock, Map.of("ENV_SECRET", SECRET)::get));
-    }
-
-    @AfterEach
-    void close() {
-        engine.close();
-    }
-
-    private SessionRoute route(String extraJson) throws ConfigException {
-        String json = "{\"secret\":\"" + SECRET + "\",\"cookie_secure\":false" + (extraJson.isEmpty() ? "" : "," + extraJson) + "}";
-        SessionConfigParser parser = new SessionConfigParser(Map.of("ENV_SECRET", SECRET)::get,
-                engine.storages().names(), "process-secret");
-        return engine.prepare(parser.parse(json));
-    }
-
-    private static RequestDecision.Proceed proceed(RequestDecision d) {
-        return assertInstanceOf(RequestDecision.Proceed.class, d);
-    }
-
-    private static List<String> setCookies(List<HttpHeader> headers) {
-        return headers.stream().filter(h -> h.is("Set-Cookie")).map(HttpHeader::value).collect(Collectors.toList());
-    }
-
-    /** name=value of the first Set-Cookie, as a browser would send it back. */
-    private static String cookieOf(List<HttpHeader> headers) {
-        String sc = setCookies(headers).get(0);
-        return sc.substring(0, sc.indexOf(';'));
-    }
-
-    private static String header(List<HttpHeader> changes, String name) {
-        for (HttpHeader h : changes) {
-            if (h.is(name)) {
-                return h.value();
-            }
-        }
-        return "<absent>";
-    }
-
-    private String login(SessionRoute route, String consumer) throws Exception {
-        RequestDecision.Proceed p = proceed(engine.onRequest(route, TestRequest.get("/").consumer(consumer)));
-        assertEquals(1, setCookies(p.responseHeaders()).size());
-        return cookieOf(p.responseHeaders());
-    }
+class SessionEngineTest extends EngineTestBase {
 
     @Test
     void loginWithConsumerIssuesKongStyleCookieAndKeepsApisixHeaders() throws Exception {
@@ -383,59 +328,4 @@ class SessionEngineTest {
         assertEquals("default", header(p.responseHeaders(), "Session-Audience"));
     }
 
-    private static ResponseView response(int status, List<HttpHeader> headers) {
-        return new ResponseView() {
-            public int status() {
-                return status;
-            }
-
-            public List<HttpHeader> headers() {
-                return headers;
-            }
-
-            public String variable(String name) {
-                return "";
-            }
-        };
-    }
-
-    /** A storage whose backend can be switched off, as Redis or Postgres going down would. */
-    static final class OutageProvider implements SessionStorageProvider {
-        volatile boolean down;
-        private final Map<String, byte[]> data = new ConcurrentHashMap<>();
-
-        public String name() {
-            return "outage";
-        }
-
-        public void validate(StorageConfig config) {
-            config.requireOnly(Set.of());
-        }
-
-        public SessionStorage create(StorageConfig config, StorageContext context) {
-            return new SessionStorage() {
-                public Optional<byte[]> get(String key) throws StorageException {
-                    check();
-                    return Optional.ofNullable(data.get(key));
-                }
-
-                public void set(String key, byte[] value, Duration ttl, Renewal renewal, SessionMetadata metadata)
-                        throws StorageException {
-                    check();
-                    data.put(key, value.clone());
-                }
-
-                public void delete(String key, SessionMetadata metadata) throws StorageException {
-                    check();
-                    data.remove(key);
-                }
-            };
-        }
-
-        private void check() throws StorageException {
-            if (down) {
-                throw new StorageException("backend down");
-            }
-        }
-    }
 }

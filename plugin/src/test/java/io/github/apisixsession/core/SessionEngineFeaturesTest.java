@@ -1,0 +1,254 @@
+package io.github.apisixsession.core;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Kong's options beyond the basics, and what the other session managers add. */
+class SessionEngineFeaturesTest extends EngineTestBase {
+
+    private static String cookieNamed(List<HttpHeader> headers, String name) {
+        for (String sc : setCookies(headers)) {
+            if (sc.startsWith(name + "=")) {
+                return sc.substring(0, sc.indexOf(';'));
+            }
+        }
+        return null;
+    }
+
+    private static String setCookieNamed(List<HttpHeader> headers, String name) {
+        for (String sc : setCookies(headers)) {
+            if (sc.startsWith(name + "=")) {
+                return sc;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void rememberCookieRestoresTheSessionAfterTheBrowserClosed() throws Exception {
+        SessionRoute route = route("\"remember\":true,\"remember_safety\":\"Low\"");
+        RequestDecision.Proceed login = proceed(engine.onRequest(route, TestRequest.get("/").consumer("fiona")));
+        String remember = setCookieNamed(login.responseHeaders(), "remember");
+        assertTrue(remember.contains("; Expires=") && remember.endsWith("; Max-Age=604800"), remember);
+        assertNotNullCookie(cookieNamed(login.responseHeaders(), "session"));
+
+        clock.advance(7200); // the session cookie is gone with the browser; its rolling timeout passed too
+        String rememberCookie = cookieNamed(login.responseHeaders(), "remember");
+        RequestDecision.Proceed back = proceed(engine.onRequest(route, TestRequest.get("/").cookie(rememberCookie)));
+        assertEquals("fiona", header(back.requestHeaders(), "X-Consumer-Username"));
+        String newSession = cookieNamed(back.responseHeaders(), "session");
+        String renewedRemember = cookieNamed(back.responseHeaders(), "remember");
+        assertNotNullCookie(newSession);
+        assertNotEquals(rememberCookie, renewedRemember, "the remember cookie is renewed under a new id");
+
+        clock.advance(30L * 24 * 3600); // past remember_absolute_timeout
+        RequestDecision.Proceed late = proceed(engine.onRequest(route, TestRequest.get("/").cookie(renewedRemember)));
+        assertEquals("<absent>", header(late.requestHeaders(), "X-Consumer-Username"));
+    }
+
+    @Test
+    void logoutForgetsTheRememberCookieToo() throws Exception {
+        SessionRoute route = route("\"remember\":true,\"remember_safety\":\"None\",\"reject_status\":401");
+        RequestDecision.Proceed login = proceed(engine.onRequest(route, TestRequest.get("/").consumer("fiona")));
+        String both = cookieNamed(login.responseHeaders(), "session") + "; " + cookieNamed(login.responseHeaders(), "remember");
+        RequestDecision.Respond out = assertInstanceOf(RequestDecision.Respond.class,
+                engine.onRequest(route, new TestRequest("POST", "/?session_logout").cookie(both)));
+        assertTrue(setCookieNamed(out.headers(), "remember").contains("Max-Age=0"));
+        String rememberOnly = cookieNamed(login.responseHeaders(), "remember");
+        assertInstanceOf(RequestDecision.Respond.class, engine.onRequest(route, TestRequest.get("/").cookie(rememberOnly)),
+                "a logged-out remember cookie restores nothing");
+    }
+
+    @Test
+    void boundSessionsFollowTheUserAgent() throws Exception {
+        SessionRoute route = route("\"bind\":[\"user-agent\",\"ip\"]");
+        RequestDecision.Proceed login = proceed(engine.onRequest(route,
+                TestRequest.get("/").consumer("fiona").header("User-Agent", "Firefox/140")));
+        String cookie = cookieOf(login.responseHeaders());
+        assertEquals("fiona", header(proceed(engine.onRequest(route, TestRequest.get("/").cookie(cookie)
+                .header("User-Agent", "Firefox/140"))).requestHeaders(), "X-Consumer-Username"));
+        assertEquals("<absent>", header(proceed(engine.onRequest(route, TestRequest.get("/").cookie(cookie)
+                .header("User-Agent", "curl/8"))).requestHeaders(), "X-Consumer-Username"), "stolen to another client");
+
+        SessionRoute unbound = route("");
+        String plain = login(unbound, "fiona");
+        assertEquals("<absent>", header(proceed(engine.onRequest(route, TestRequest.get("/").cookie(plain)
+                .header("User-Agent", "Firefox/140"))).requestHeaders(), "X-Consumer-Username"),
+                "a binding route accepts no unbound cookie");
+    }
+
+    @Test
+    void logoutEverywhereRevokesEverySessionOfTheSubject() throws Exception {
+        SessionRoute route = route("\"storage\":\"memory\",\"store_metadata\":true,\"hash_subject\":true,"
+                + "\"logout_all_query_arg\":\"session_logout_all\"");
+        String laptop = login(route, "alice");
+        String phone = login(route, "alice");
+        String bob = login(route, "bob");
+        assertEquals(2, engine.sessionsOf(route, "alice").size());
+        assertInstanceOf(RequestDecision.Respond.class,
+                engine.onRequest(route, new TestRequest("POST", "/?session_logout_all").cookie(laptop)));
+        assertEquals(0, engine.sessionsOf(route, "alice").size());
+        assertEquals("<absent>", header(proceed(engine.onRequest(route, TestRequest.get("/").cookie(phone)))
+                .requestHeaders(), "X-Consumer-Username"), "the other device is logged out too");
+        assertEquals("bob", header(proceed(engine.onRequest(route, TestRequest.get("/").cookie(bob)))
+                .requestHeaders(), "X-Consumer-Username"));
+        assertEquals(1, engine.revokeSessionsOf(route, "bob"));
+    }
+
+    @Test
+    void headerLookupCarriesTheTokenInHeadersAndNotToTheUpstream() throws Exception {
+        SessionRoute route = route("\"key_lookup\":\"header:X-Session-Token\",\"forward_session\":false");
+        RequestDecision.Proceed login = proceed(engine.onRequest(route, TestRequest.get("/").consumer("fiona")));
+        assertTrue(setCookies(login.responseHeaders()).isEmpty(), "no cookie for API clients");
+        String token = header(login.responseHeaders(), "X-Session-Token");
+        assertTrue(token.length() > 110);
+        RequestDecision.Proceed api = proceed(engine.onRequest(route, TestRequest.get("/")
+                .header("X-Session-Token", token)));
+        assertEquals("fiona", header(api.requestHeaders(), "X-Consumer-Username"));
+        assertNull(header(api.requestHeaders(), "X-Session-Token"), "forward_session: false strips the token");
+    }
+
+    @Test
+    void forwardSessionFalseStripsOnlyTheSessionCookies() throws Exception {
+        SessionRoute route = route("\"forward_session\":false");
+        String cookie = login(route, "fiona");
+        RequestDecision.Proceed p = proceed(engine.onRequest(route, TestRequest.get("/")
+                .cookie("theme=dark; " + cookie + "; lang=en")));
+        assertEquals("theme=dark; lang=en", header(p.requestHeaders(), "Cookie"));
+    }
+
+    @Test
+    void mapHeadersSendSessionDataAndNeverTheClientsValues() throws Exception {
+        SessionRoute route = route("\"identity\":\"upstream\",\"map_headers\":{\"X-User-Id\":\"user_id\",\"X-Who\":\"subject\"}");
+        ResponseDecision login = engine.onResponse(route, response(200, List.of(
+                new HttpHeader("X-Session-Subject", "alice"), new HttpHeader("X-Session-Data-User-Id", "42"))));
+        String cookie = cookieOf(login.headers());
+        RequestDecision.Proceed p = proceed(engine.onRequest(route, TestRequest.get("/").cookie(cookie)
+                .header("X-User-Id", "1")));
+        assertEquals("42", header(p.requestHeaders(), "X-User-Id"));
+        assertEquals("alice", header(p.requestHeaders(), "X-Who"));
+        RequestDecision.Proceed anonymous = proceed(engine.onRequest(route, TestRequest.get("/").header("X-User-Id", "1")));
+        assertNull(header(anonymous.requestHeaders(), "X-User-Id"));
+    }
+
+    @Test
+    void persistentCookiesWhenNotSessionOnly() throws Exception {
+        SessionRoute route = route("\"cookie_session_only\":false,\"rolling_timeout\":3600,\"absolute_timeout\":600");
+        RequestDecision.Proceed login = proceed(engine.onRequest(route, TestRequest.get("/").consumer("fiona")));
+        assertTrue(setCookies(login.responseHeaders()).get(0).endsWith("; Max-Age=600"),
+                "the earliest timeout bounds the cookie");
+    }
+
+    @Test
+    void stickyCookieIsStableAcrossRenewalsAndSteersTheFirstRequest() throws Exception {
+        SessionRoute route = route("\"identity\":\"none\",\"sticky_cookie_name\":\"route\",\"rolling_timeout\":100,"
+                + "\"idling_timeout\":0");
+        RequestDecision.Proceed first = proceed(engine.onRequest(route, TestRequest.get("/").cookie("a=1")));
+        String sticky = cookieNamed(first.responseHeaders(), "route");
+        assertTrue(header(first.requestHeaders(), "Cookie").endsWith("; " + sticky),
+                "the upstream's chash already sees the sticky cookie");
+        String both = cookieNamed(first.responseHeaders(), "session") + "; " + sticky;
+        clock.advance(80);
+        RequestDecision.Proceed renewed = proceed(engine.onRequest(route, TestRequest.get("/").cookie(both)));
+        assertTrue(cookieNamed(renewed.responseHeaders(), "session") != null, "the session id changes");
+        assertNull(cookieNamed(renewed.responseHeaders(), "route"), "the sticky cookie does not");
+    }
+
+    @Test
+    void failureLimitEndsTheSessionAfterFailedResponses() throws Exception {
+        SessionRoute route = route("\"identity\":\"none\",\"failure_limit\":2");
+        RequestDecision.Proceed first = proceed(engine.onRequest(route, TestRequest.get("/")));
+        String cookie = cookieOf(first.responseHeaders());
+        String token = cookie.substring("session=".length());
+        ResponseDecision ok = engine.onResponse(route, responseWithCookie(200, token));
+        assertTrue(setCookies(ok.headers()).isEmpty());
+        ResponseDecision fail1 = engine.onResponse(route, responseWithCookie(502, token));
+        assertTrue(setCookies(fail1.headers()).isEmpty(), "one failure is under the limit");
+        ResponseDecision fail2 = engine.onResponse(route, responseWithCookie(500, token));
+        assertTrue(setCookies(fail2.headers()).get(0).contains("Max-Age=0"), "the limit destroys the session");
+        RequestDecision.Proceed next = proceed(engine.onRequest(route, TestRequest.get("/").cookie(cookie)));
+        assertNotEquals(cookie, cookieOf(next.responseHeaders()), "the next request starts a new session");
+    }
+
+    @Test
+    void logoutRevokesEarlierRenewedCopiesOfACookieStoredSession() throws Exception {
+        SessionRoute route = route("\"rolling_timeout\":100,\"idling_timeout\":0,\"reject_status\":401");
+        String original = login(route, "fiona");
+        clock.advance(80);
+        String renewed = cookieOf(proceed(engine.onRequest(route, TestRequest.get("/").cookie(original))).responseHeaders());
+        assertInstanceOf(RequestDecision.Respond.class,
+                engine.onRequest(route, new TestRequest("POST", "/?session_logout").cookie(renewed)));
+        RequestDecision replay = engine.onRequest(route, TestRequest.get("/").cookie(original));
+        assertEquals(401, assertInstanceOf(RequestDecision.Respond.class, replay).status(),
+                "the copy from before the renewal is refused as well");
+    }
+
+    @Test
+    void metricsCountTheLifecycle() throws Exception {
+        AtomicInteger created = new AtomicInteger();
+        AtomicInteger refreshed = new AtomicInteger();
+        AtomicInteger touched = new AtomicInteger();
+        AtomicInteger loggedOut = new AtomicInteger();
+        List<SessionMetrics.Rejection> rejections = new ArrayList<>();
+        List<String> storageOps = new ArrayList<>();
+        SessionMetrics metrics = new SessionMetrics() {
+            public void created() { created.incrementAndGet(); }
+            public void refreshed() { refreshed.incrementAndGet(); }
+            public void touched() { touched.incrementAndGet(); }
+            public void loggedOut() { loggedOut.incrementAndGet(); }
+            public void rejected(Rejection r) { rejections.add(r); }
+            public void storageLatency(String op, long nanos, boolean failed) { storageOps.add(op); }
+        };
+        try (SessionEngine counting = new SessionEngine(clock, storages(), metrics)) {
+            SessionConfigParser parser = new SessionConfigParser(k -> null, counting.storages().names(), "p");
+            SessionRoute route = counting.prepare(parser.parse("{\"secret\":\"" + SECRET
+                    + "\",\"storage\":\"memory\",\"rolling_timeout\":100,\"reject_status\":401}"));
+            RequestDecision.Proceed login = proceed(counting.onRequest(route, TestRequest.get("/").consumer("fiona")));
+            String cookie = cookieOf(login.responseHeaders());
+            clock.advance(61);
+            String touchedCookie = cookieOf(proceed(counting.onRequest(route, TestRequest.get("/").cookie(cookie)))
+                    .responseHeaders());
+            clock.advance(20);
+            String renewed = cookieOf(proceed(counting.onRequest(route, TestRequest.get("/").cookie(touchedCookie)))
+                    .responseHeaders());
+            counting.onRequest(route, new TestRequest("POST", "/?session_logout").cookie(renewed));
+            counting.onRequest(route, TestRequest.get("/").cookie("session=garbage"));
+            assertEquals(1, created.get());
+            assertEquals(1, touched.get());
+            assertEquals(1, refreshed.get());
+            assertEquals(1, loggedOut.get());
+            assertEquals(List.of(SessionMetrics.Rejection.INVALID, SessionMetrics.Rejection.REFUSED), rejections);
+            assertTrue(storageOps.containsAll(List.of("get", "set", "delete")), storageOps.toString());
+        }
+    }
+
+    private static ResponseView responseWithCookie(int status, String token) {
+        return new ResponseView() {
+            public int status() {
+                return status;
+            }
+
+            public List<HttpHeader> headers() {
+                return List.of(new HttpHeader("Content-Type", "text/plain"));
+            }
+
+            public String variable(String name) {
+                return "cookie_session".equals(name) ? token : "";
+            }
+        };
+    }
+
+    private static void assertNotNullCookie(String cookie) {
+        assertFalse(cookie == null || cookie.endsWith("="), "expected a cookie with a value");
+    }
+}
