@@ -41,7 +41,8 @@ public final class RunnerMain {
             "  SESSION_RUNNER_CONF_GRACE     seconds kept beyond that (default 10)",
             "  SESSION_RUNNER_CONF_CAPACITY  most conf tokens kept (default 100000)",
             "  SESSION_RUNNER_SOCKET_MODE    octal permissions of the socket file (default 0777)",
-            "  SESSION_RUNNER_LIB_DIR        folder of extra jars (custom storages; default: lib/ next to the jar)");
+            "  SESSION_RUNNER_LIB_DIR        folder of extra jars (custom storages; default: lib/ next to the jar)",
+            "  SESSION_METRICS_ADDRESS       loopback host:port for Prometheus metrics, e.g. 127.0.0.1:9464 (off by default)");
 
     private RunnerMain() {
     }
@@ -91,11 +92,27 @@ public final class RunnerMain {
             err.println("apisix-session-runner: cannot load a plugin: " + e.getMessage());
             return EXIT_FAILURE;
         }
+        // the metrics endpoint first: a bad address must stop the runner before APISIX can connect
+        MetricsEndpoint metrics = null;
+        String metricsAddress = env.get("SESSION_METRICS_ADDRESS");
+        if (metricsAddress != null && !metricsAddress.isBlank()) {
+            try {
+                metrics = MetricsEndpoint.start(metricsAddress.trim(), PrometheusMetrics.shared());
+                log.info("metrics on http://{}:{}/metrics", metrics.address().getHostString(),
+                        metrics.address().getPort());
+            } catch (IOException | IllegalArgumentException e) {
+                err.println("apisix-session-runner: metrics: " + e.getMessage());
+                return EXIT_USAGE;
+            }
+        }
         ExtPluginServer server;
         try {
             server = ExtPluginServer.start(settings, plugins);
         } catch (IOException | IllegalArgumentException e) {
             err.println("apisix-session-runner: cannot listen on " + settings.socketPath() + ": " + e.getMessage());
+            if (metrics != null) {
+                metrics.close();
+            }
             return EXIT_FAILURE;
         }
         log.info("listening on {} (conf lifetime {} s, capacity {}) with plugins {}", server.socketPath(),

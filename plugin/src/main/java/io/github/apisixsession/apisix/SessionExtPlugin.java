@@ -8,6 +8,7 @@ import io.github.apisixsession.core.ResponseDecision;
 import io.github.apisixsession.core.ResponseView;
 import io.github.apisixsession.core.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
+import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.SessionStorages;
 import io.github.apisixsession.storage.StorageContext;
@@ -24,11 +25,11 @@ public final class SessionExtPlugin implements ExtPlugin<SessionRoute> {
 
     /** As discovered by {@link java.util.ServiceLoader}: system clock, environment and storages. */
     public SessionExtPlugin() {
-        this(Clock.systemUTC(), SessionStorages.discover(StorageContext.system()));
+        this(Clock.systemUTC(), SessionStorages.discover(StorageContext.system()), PrometheusMetrics.shared());
     }
 
-    public SessionExtPlugin(Clock clock, SessionStorages storages) {
-        this.engine = new SessionEngine(clock, storages);
+    public SessionExtPlugin(Clock clock, SessionStorages storages, SessionMetrics metrics) {
+        this.engine = new SessionEngine(clock, storages, metrics);
         byte[] random = new byte[32];
         new SecureRandom().nextBytes(random);
         // one random secret per process, for routes that opt in with "random_secret": true

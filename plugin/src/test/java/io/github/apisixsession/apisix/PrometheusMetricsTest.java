@@ -1,0 +1,54 @@
+package io.github.apisixsession.apisix;
+
+import io.github.apisixsession.core.SessionMetrics;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PrometheusMetricsTest {
+
+    @Test
+    void countersAndHistogramInTextFormat() {
+        PrometheusMetrics m = new PrometheusMetrics();
+        m.created();
+        m.created();
+        m.refreshed();
+        m.rejected(SessionMetrics.Rejection.EXPIRED);
+        m.storageLatency("get", 300_000, false); // 0.3 ms
+        m.storageLatency("get", 2_000_000_000L, true); // 2 s, failed
+        String text = m.render();
+        assertTrue(text.contains("\napisix_session_created_total 2\n"), text);
+        assertTrue(text.contains("\napisix_session_refreshed_total 1\n"), text);
+        assertTrue(text.contains("apisix_session_rejected_total{reason=\"expired\"} 1\n"), text);
+        assertTrue(text.contains("apisix_session_rejected_total{reason=\"invalid\"} 0\n"), text);
+        assertTrue(text.contains("apisix_session_storage_seconds_bucket{operation=\"get\",le=\"2.5E-4\"} 0\n"), text);
+        assertTrue(text.contains("apisix_session_storage_seconds_bucket{operation=\"get\",le=\"5.0E-4\"} 1\n"), text);
+        assertTrue(text.contains("apisix_session_storage_seconds_bucket{operation=\"get\",le=\"+Inf\"} 2\n"), text);
+        assertTrue(text.contains("apisix_session_storage_seconds_count{operation=\"get\"} 2\n"), text);
+        assertTrue(text.contains("apisix_session_storage_errors_total{operation=\"get\"} 1\n"), text);
+    }
+
+    @Test
+    void endpointServesOnLoopbackOnly() throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> MetricsEndpoint.parse("0.0.0.0:9464"));
+        assertThrows(IllegalArgumentException.class, () -> MetricsEndpoint.parse("127.0.0.1"));
+        assertThrows(IllegalArgumentException.class, () -> MetricsEndpoint.parse("127.0.0.1:99999"));
+        PrometheusMetrics m = new PrometheusMetrics();
+        m.loggedOut();
+        try (MetricsEndpoint endpoint = MetricsEndpoint.start("127.0.0.1:0", m)) {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + endpoint.address().getPort() + "/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode());
+            assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+            assertTrue(r.body().contains("apisix_session_logged_out_total 1"));
+        }
+    }
+}
