@@ -142,6 +142,16 @@ class SessionEngineFeaturesTest extends EngineTestBase {
     }
 
     @Test
+    void hostPrefixForcesSecureRootPathAndNoDomain() throws Exception {
+        SessionRoute route = route("\"cookie_name\":\"__Host-session\",\"cookie_path\":\"/app\","
+                + "\"cookie_domain\":\"example.com\"");
+        RequestDecision.Proceed login = proceed(engine.onRequest(route, TestRequest.get("/").consumer("fiona")));
+        String sc = setCookies(login.responseHeaders()).get(0);
+        assertTrue(sc.startsWith("__Host-session="), sc);
+        assertTrue(sc.endsWith("; Path=/; SameSite=Strict; Secure; HttpOnly"), sc);
+    }
+
+    @Test
     void persistentCookiesWhenNotSessionOnly() throws Exception {
         SessionRoute route = route("\"cookie_session_only\":false,\"rolling_timeout\":3600,\"absolute_timeout\":600");
         RequestDecision.Proceed login = proceed(engine.onRequest(route, TestRequest.get("/").consumer("fiona")));

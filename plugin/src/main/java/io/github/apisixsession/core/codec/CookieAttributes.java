@@ -8,10 +8,16 @@ package io.github.apisixsession.core.codec;
 public record CookieAttributes(String domain, String path, String sameSite, String priority,
                                boolean partitioned, boolean secure, boolean httpOnly) {
 
-    /** The same attributes with Secure forced where the name prefix or SameSite=None needs it. */
+    /**
+     * The same attributes with what the name prefix or SameSite=None requires, as lua-resty-session
+     * sets them: Secure for {@code __Secure-}, {@code __Host-} and SameSite=None; for
+     * {@code __Host-} also {@code Path=/} and no Domain (browsers refuse such a cookie otherwise).
+     */
     public CookieAttributes forName(String cookieName) {
-        boolean mustBeSecure = "None".equals(sameSite)
-                || cookieName.startsWith("__Host-") || cookieName.startsWith("__Secure-");
+        if (cookieName.startsWith("__Host-")) {
+            return new CookieAttributes(null, "/", sameSite, priority, partitioned, true, httpOnly);
+        }
+        boolean mustBeSecure = "None".equals(sameSite) || cookieName.startsWith("__Secure-");
         return mustBeSecure && !secure
                 ? new CookieAttributes(domain, path, sameSite, priority, partitioned, true, httpOnly)
                 : this;
