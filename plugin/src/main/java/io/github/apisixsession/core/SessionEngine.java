@@ -566,7 +566,10 @@ public final class SessionEngine implements AutoCloseable {
                     groups, extra, newFamily());
             try {
                 Saved saved = persistence.save(Kind.SESSION, null, List.of(entry), now, now, Binding.NONE);
-                transport.sendSession(saved.chunks(), 0, now,
+                // a smaller session than the one the client had must expire the unused chunks
+                int previousChunks = transport.usesCookies() && !persistence.serverSide()
+                        ? persistence.chunkCountOf(responseCookie(response, config.tokenName())) : 0;
+                transport.sendSession(saved.chunks(), previousChunks, now,
                         persistence.remainingLifetime(Kind.SESSION, saved.session().header(), now), out);
                 if (config.remember().enabled()) {
                     Saved remember = persistence.save(Kind.REMEMBER, null, List.of(entry), now, now, Binding.NONE);

@@ -232,6 +232,43 @@ class SessionEngineFeaturesTest extends EngineTestBase {
         }
     }
 
+    @Test
+    void anUpstreamLoginExpiresTheChunksOfALargerPreviousSession() throws Exception {
+        SessionRoute route = route("\"identity\":\"upstream\",\"compression_threshold\":0");
+        List<HttpHeader> big = new ArrayList<>(List.of(new HttpHeader("X-Session-Subject", "alice")));
+        for (int i = 0; i < 10; i++) {
+            big.add(new HttpHeader("X-Session-Data-Field-" + i, "x".repeat(900)));
+        }
+        List<HttpHeader> first = engine.onResponse(route, response(200, big)).headers();
+        int chunks = setCookies(first).size();
+        assertTrue(chunks >= 3, setCookies(first).toString());
+        String firstChunk = cookieNamed(first, "session").substring("session=".length());
+
+        ResponseView smallLogin = new ResponseView() {
+            public int status() {
+                return 200;
+            }
+
+            public List<HttpHeader> headers() {
+                return List.of(new HttpHeader("X-Session-Subject", "alice"));
+            }
+
+            public String variable(String name) {
+                return "cookie_session".equals(name) ? firstChunk : "";
+            }
+        };
+        List<HttpHeader> second = engine.onResponse(route, smallLogin).headers();
+        assertNotNullCookie(cookieNamed(second, "session"));
+        for (int i = 2; i <= chunks; i++) {
+            assertTrue(setCookieNamed(second, "session" + i).contains("Max-Age=0"), setCookies(second).toString());
+        }
+        assertEquals(chunks, setCookies(second).size(), "the new cookie and the expired chunks only");
+
+        // without a previous cookie (or an unreadable one) nothing is expired
+        assertEquals(1, setCookies(engine.onResponse(route, response(200,
+                List.of(new HttpHeader("X-Session-Subject", "bob")))).headers()).size());
+    }
+
     private static ResponseView responseWithCookie(int status, String token) {
         return new ResponseView() {
             public int status() {
