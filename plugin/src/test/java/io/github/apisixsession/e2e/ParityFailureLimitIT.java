@@ -63,6 +63,10 @@ class ParityFailureLimitIT {
             failureRoute("/fl-" + storage + "/*", "storage", storage, "failure_limit", 2);
             failureRoute("/fl4-" + storage + "/*", "storage", storage, "failure_limit", 1,
                     "failure_status", List.of(404));
+            failureRoute("/flb-" + storage + "/*", "storage", storage, "failure_limit", 1,
+                    "bind", List.of("user-agent"));
+            failureRoute("/flr-" + storage + "/*", "storage", storage, "failure_limit", 1, "remember", true,
+                    "sticky_cookie_name", "route");
         }
     }
 
@@ -166,5 +170,38 @@ class ParityFailureLimitIT {
         assertNotNull(sc, "404 counts with failure_status [404] and limit 1\n" + why(missing, runner));
         assertTrue(sc.deletes(), sc.toString());
         E2e.assertNoRunnerErrors(runner);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cookie", "memory"})
+    void theRememberCookieDoesNotBringADestroyedSessionBack(String storage) {
+        String base = "/flr-" + storage;
+        CookieJar jar = newSession(base);
+        assertNotNull(jar.get("remember"), jar.toString());
+        String sticky = jar.get("route");
+        assertNotNull(sticky, jar.toString());
+        Exchange fail = get(base + "/fail", jar);
+        assertTrue(E2e.sessionSetCookie(fail).deletes(), why(fail, runner));
+        Exchange next = get(base + "/page", jar);
+        assertEquals(200, next.status(), why(next, runner));
+        assertNotNull(E2e.sessionSetCookie(next), "a session again\n" + why(next, runner));
+        assertNotEquals(sticky, jar.get("route"), "a new session, not the destroyed one restored from the remember "
+                + "cookie (same family, same sticky backend)\n" + why(next, runner));
+        E2e.assertNoRunnerErrors(runner);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cookie", "memory"})
+    void failuresCountForSessionsBoundToTheUserAgent(String storage) {
+        String base = "/flb-" + storage;
+        CookieJar jar = newSession(base);
+        String session = jar.get("session");
+        Exchange ok = get(base + "/page", jar);
+        assertNotExpired(ok);
+        assertEquals(session, jar.get("session"), "the bound session is accepted\n" + why(ok, runner));
+        Exchange fail = get(base + "/fail", jar);
+        SetCookie sc = E2e.sessionSetCookie(fail);
+        assertNotNull(sc, "limit 1: the bound session is destroyed\n" + why(fail, runner));
+        assertTrue(sc.deletes(), sc.toString());
     }
 }

@@ -11,9 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.apisixsession.simulator.ClientRequest;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
+import io.github.apisixsession.simulator.Route;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import io.github.apisixsession.simulator.UpstreamResponse;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,6 +33,11 @@ class ParityKongConfigIT {
     private static final String NEW_SECRET = "e2e-rotated-secret-0c9d8e7f6a5b4c3d2e1f0a9b8c7d";
     private static final List<String> ALL_HEADERS = List.of("id", "audience", "subject", "timeout",
             "idling-timeout", "rolling-timeout", "absolute-timeout");
+
+    private static final String BOUND_UPSTREAM = E2e.conf("identity", "upstream", "bind",
+            List.of("user-agent", "ip"));
+    private static final String BOUND_UPSTREAM_API = E2e.conf("identity", "upstream", "bind",
+            List.of("user-agent", "ip"), "reject_status", 401);
 
     private RunnerProcess runner;
     private SimulatedApisix apisix;
@@ -63,6 +70,9 @@ class ParityKongConfigIT {
                         "reject_status", 401))
                 .route(E2e.apisixRoute("/bind-ip/*", "bind", List.of("ip"), "reject_status", 401))
                 .route(E2e.apisixRoute("/unbound/*", "reject_status", 401))
+                .route(Route.uri("/bind-login").preReq(E2e.session(BOUND_UPSTREAM)).postResp(E2e.session(BOUND_UPSTREAM))
+                        .upstream(req -> UpstreamResponse.json("{}").header("X-Session-Subject", "alice")))
+                .route(Route.uri("/bind-api/*").preReq(E2e.session(BOUND_UPSTREAM_API)))
                 // storage "kong"
                 .route(E2e.apisixRoute("/kong/*", "storage", "kong", "reject_status", 401))
                 // Kong's deprecated shorthand fields
@@ -221,6 +231,22 @@ class ParityKongConfigIT {
         CookieJar jar = new CookieJar().update(ex.response());
         E2e.assertOk(apisix.send(withCookies("/bind-ip/data", jar).remoteAddr("10.1.2.3")), runner, "fiona");
         assertRejected(apisix.send(withCookies("/bind-ip/data", jar).remoteAddr("10.9.9.9")), "another address");
+    }
+
+    @Test
+    void anUpstreamLoginBindsTheSessionToTheLoginRequest() {
+        Exchange login = apisix.send(ClientRequest.post("/bind-login").setHeader("User-Agent", "Firefox/128.0")
+                .remoteAddr("10.1.2.3"));
+        assertEquals(200, login.status(), why(login, runner));
+        CookieJar jar = new CookieJar().update(login.response());
+        assertNotNull(jar.get("session"), why(login, runner));
+        E2e.assertOk(apisix.send(withCookies("/bind-api/data", jar).setHeader("User-Agent", "Firefox/128.0")
+                .remoteAddr("10.1.2.3")), runner, "alice");
+        assertRejected(apisix.send(withCookies("/bind-api/data", jar).setHeader("User-Agent", "Chrome/126.0")
+                .remoteAddr("10.1.2.3")), "another user agent");
+        assertRejected(apisix.send(withCookies("/bind-api/data", jar).setHeader("User-Agent", "Firefox/128.0")
+                .remoteAddr("10.9.9.9")), "another address");
+        E2e.assertNoRunnerErrors(runner);
     }
 
     @Test

@@ -163,4 +163,22 @@ class ParityLargeSessionIT {
         assertEquals(REPEATED, api.upstreamHeader("X-Field-9"), why(api, runner));
         E2e.assertNoRunnerErrors(runner);
     }
+
+    @Test
+    void logoutExpiresEveryChunk() {
+        CookieJar jar = new CookieJar();
+        login("/raw", jar, "big");
+        int chunks = jar.asMap().size();
+        assertTrue(chunks >= 3, jar.asMap().keySet().toString());
+        Exchange logout = apisix.send(ClientRequest.post("/raw/orders?session_logout").cookies(jar));
+        assertEquals(200, logout.status(), why(logout, runner));
+        for (int i = 1; i <= chunks; i++) {
+            String name = i == 1 ? "session" : "session" + i;
+            SetCookie sc = E2e.setCookie(logout, name);
+            assertNotNull(sc, name + " is expired\n" + why(logout, runner));
+            assertTrue(sc.deletes(), sc.toString());
+        }
+        jar.update(logout.response());
+        assertTrue(jar.isEmpty(), jar.toString());
+    }
 }

@@ -44,7 +44,9 @@ class ParityLogoutIT {
         return Stream.of(
                 new StorageCase("memory", Map.of("storage", "memory")),
                 new StorageCase("memory-hashed", Map.of("storage", "memory", "hash_subject", true,
-                        "hash_storage_key", true)));
+                        "hash_storage_key", true)),
+                // the other devices' remember cookies must not bring their sessions back
+                new StorageCase("memory-remember", Map.of("storage", "memory", "remember", true)));
     }
 
     record StorageCase(String name, Map<String, Object> conf) {
