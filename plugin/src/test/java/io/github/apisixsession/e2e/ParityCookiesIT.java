@@ -166,4 +166,22 @@ class ParityCookiesIT {
         }
         E2e.assertNoRunnerErrors(runner);
     }
+
+    @Test
+    void logoutExpiresTheCookieWithTheSameNamePathAndDomain() {
+        for (String[] c : new String[][] {{"/scoped", "session", "/scoped", null}, {"/domain", "session", "/", "example.com"},
+                {"/named", "sid", "/", null}, {"/host-prefix", "__Host-session", "/", null}}) {
+            Exchange login = apisix.send(ClientRequest.get(c[0] + "/login").apikey(E2e.FIONA_KEY));
+            CookieJar jar = new CookieJar().update(login.response());
+            Exchange logout = apisix.send(ClientRequest.post(c[0] + "/x?session_logout").cookies(jar));
+            assertEquals(200, logout.status(), why(logout, runner));
+            SetCookie sc = E2e.setCookie(logout, c[1]);
+            assertNotNull(sc, c[1] + " expired\n" + why(logout, runner));
+            assertTrue(sc.deletes(), sc.toString());
+            assertEquals(c[2], sc.attribute("Path"), "the browser only drops a cookie of the same path: " + sc);
+            assertEquals(c[3], sc.attribute("Domain"), sc.toString());
+            assertTrue(sc.secure(), sc.toString());
+        }
+        E2e.assertNoRunnerErrors(runner);
+    }
 }

@@ -17,6 +17,7 @@ import io.github.apisixsession.simulator.Route;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import io.github.apisixsession.simulator.UpstreamResponse;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,6 +41,9 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ParityTimedIT {
+    private static final String REMEMBER_UPSTREAM = E2e.conf("identity", "upstream", "remember", true);
+    private static final String REMEMBER_UPSTREAM_API = E2e.conf("identity", "upstream", "remember", true,
+            "reject_status", 401);
     private RunnerProcess runner;
     private SimulatedApisix apisix;
     private ExecutorService pool;
@@ -61,6 +65,10 @@ class ParityTimedIT {
                 .route(E2e.apisixRoute("/rem-low/*", "remember", true, "remember_safety", "Low", "reject_status", 401))
                 .route(E2e.apisixRoute("/rem-none/*", "remember", true, "remember_safety", "None",
                         "reject_status", 401))
+                .route(Route.uri("/rem-login").preReq(E2e.session(REMEMBER_UPSTREAM))
+                        .postResp(E2e.session(REMEMBER_UPSTREAM))
+                        .upstream(req -> UpstreamResponse.json("{}").header("X-Session-Subject", "alice")))
+                .route(Route.uri("/rem-api/*").preReq(E2e.session(REMEMBER_UPSTREAM_API)))
                 .route(E2e.apisixRoute("/stale/*", "storage", "memory", "rolling_timeout", 12, "stale_ttl", 1,
                         "reject_status", 401))
                 .route(E2e.apisixRoute("/stale-default/*", "storage", "memory", "rolling_timeout", 12,
@@ -343,5 +351,17 @@ class ParityTimedIT {
         assertTrue(jar.isEmpty(), jar.toString());
         assertRejected(apisix.send(ClientRequest.get("/rem-low/data").cookie("remember=" + remember)),
                 "the remember cookie is revoked at logout");
+    }
+
+    @Test
+    void anUpstreamLoginIssuesARememberCookieThatRestoresTheSession() {
+        Exchange login = apisix.send(ClientRequest.post("/rem-login"));
+        assertEquals(200, login.status(), why(login, runner));
+        CookieJar jar = new CookieJar().update(login.response());
+        assertNotNull(jar.get("remember"), why(login, runner));
+        jar.remove("session");
+        Exchange api = apisix.send(withCookies("/rem-api/orders", jar));
+        E2e.assertOk(api, runner, "alice");
+        assertNotNull(E2e.sessionSetCookie(api), "a new session cookie\n" + why(api, runner));
     }
 }

@@ -30,6 +30,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ParityTokenLookupIT {
     private static final String TOKEN_HEADER = "X-Session-Token";
+    private static final String HEADER_UPSTREAM = E2e.conf("identity", "upstream",
+            "key_lookup", "header:" + TOKEN_HEADER);
     private RunnerProcess runner;
     private SimulatedApisix apisix;
 
@@ -62,7 +64,10 @@ class ParityTokenLookupIT {
                 .route(E2e.apisixRoute("/map-apisix/*", "map_headers", Map.of("X-Who", "subject")))
                 .route(Route.uri("/map-login").preReq(E2e.session(mapConf)).postResp(E2e.session(mapConf))
                         .upstream(ParityTokenLookupIT::loginService))
-                .route(Route.uri("/map-api/*").preReq(E2e.session(apiConf)));
+                .route(Route.uri("/map-api/*").preReq(E2e.session(apiConf)))
+                .route(Route.uri("/hdr-login").preReq(E2e.session(HEADER_UPSTREAM))
+                        .postResp(E2e.session(HEADER_UPSTREAM)).upstream(ParityTokenLookupIT::loginService))
+                .route(Route.uri("/hdr-api/*").preReq(E2e.session(HEADER_UPSTREAM)));
     }
 
     @AfterAll
@@ -198,5 +203,20 @@ class ParityTokenLookupIT {
         Exchange api = apisix.send(E2e.withCookies("/map-apisix/data", jar).header("X-Who", "mallory"));
         E2e.assertOk(api, runner, "fiona");
         assertEquals("fiona", api.upstreamHeader("X-Who"), why(api, runner));
+    }
+
+    @Test
+    void anUpstreamLoginSendsTheTokenInTheHeader() {
+        Exchange login = apisix.send(ClientRequest.post("/hdr-login").form("user=alice&password=secret"));
+        assertEquals(200, login.status(), why(login, runner));
+        assertTrue(login.setCookies().isEmpty(), why(login, runner));
+        assertEquals("application/json", login.header("Content-Type"), why(login, runner));
+        assertNull(login.header("X-Session-Subject"), "identity headers stay hidden");
+        String token = login.header(TOKEN_HEADER);
+        assertNotNull(token, why(login, runner));
+        Exchange api = apisix.send(ClientRequest.get("/hdr-api/orders").header(TOKEN_HEADER, token));
+        E2e.assertOk(api, runner, "alice");
+        assertEquals("admin", api.upstreamHeader("X-Consumer-Groups"), why(api, runner));
+        E2e.assertNoRunnerErrors(runner);
     }
 }
