@@ -26,7 +26,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,11 +102,14 @@ class ParityTimedIT {
         }
     }
 
-    /** Runs {@code login} until it starts and ends within one epoch second; returns that second. */
-    private static <T> long withinOneSecond(Supplier<T> login, T[] out) {
+    /**
+     * Runs {@code login} until it starts and ends within one epoch second (session timestamps
+     * have whole-second resolution); returns that second.
+     */
+    private static long withinOneSecond(Runnable login) {
         while (true) {
             long before = Instant.now().getEpochSecond();
-            out[0] = login.get();
+            login.run();
             long after = Instant.now().getEpochSecond();
             if (before == after) {
                 return after;
@@ -139,8 +141,7 @@ class ParityTimedIT {
         long created = withinOneSecond(() -> {
             holder[0] = E2e.login(apisix, runner, base + "/login");
             holder[1] = E2e.login(apisix, runner, base + "/login");
-            return holder;
-        }, new CookieJar[][] {null});
+        });
         CookieJar closed = holder[0];
         CookieJar kept = holder[1];
         assertNotNull(closed.get("keep"), "remember cookie under remember_cookie_name: " + closed);
@@ -189,11 +190,13 @@ class ParityTimedIT {
             assertEquals("2", remember.attribute("Max-Age"), remember.toString());
             holder[0] = new CookieJar().update(ex.response());
             holder[1] = E2e.login(apisix, runner, "/rem-short-abs/login");
-            return holder;
-        }, new CookieJar[][] {null});
+        });
         for (CookieJar jar : holder) {
             jar.remove("session");
         }
+        // before the timeouts the remember cookies restore the session (on copies: restoring renews them)
+        E2e.assertOk(apisix.send(withCookies("/rem-short-roll/data", copy(holder[0]))), runner, "fiona");
+        E2e.assertOk(apisix.send(withCookies("/rem-short-abs/data", copy(holder[1]))), runner, "fiona");
         E2e.sleepUntilEpochSecond(created + 4, 0.1);
         assertRejected(apisix.send(withCookies("/rem-short-roll/data", holder[0])), "remember_rolling_timeout 2");
         assertRejected(apisix.send(withCookies("/rem-short-abs/data", holder[1])), "remember_absolute_timeout 3");
@@ -211,8 +214,7 @@ class ParityTimedIT {
         long created = withinOneSecond(() -> {
             holder[0] = E2e.login(apisix, runner, "/stale/login");
             holder[1] = E2e.login(apisix, runner, "/stale-default/login");
-            return holder;
-        }, new CookieJar[][] {null});
+        });
         String[] bases = {"/stale", "/stale-default"};
         String[] old = new String[2];
         CookieJar[] renewed = new CookieJar[2];
@@ -254,8 +256,7 @@ class ParityTimedIT {
     private void stickyAcrossRenewal(String storage) {
         String base = "/sticky-" + storage;
         Exchange[] holder = new Exchange[1];
-        long created = withinOneSecond(() -> holder[0] = apisix.send(ClientRequest.get(base + "/page").cookie("a=1")),
-                new Exchange[] {null});
+        long created = withinOneSecond(() -> holder[0] = apisix.send(ClientRequest.get(base + "/page").cookie("a=1")));
         Exchange first = holder[0];
         assertEquals(200, first.status(), why(first, runner));
         SetCookie sticky = E2e.setCookie(first, "route");
