@@ -566,14 +566,33 @@ public final class SessionEngine implements AutoCloseable {
                     groups, extra, newFamily());
             try {
                 Binding binding = responseBinding(config, response);
-                Saved saved = persistence.save(Kind.SESSION, null, List.of(entry), now, now, binding);
+                String previousToken = response.variable(transport.tokenVariable());
+                OpenSession previous = openPrevious(route, previousToken, response, binding, now);
+                // as a login in the request phase: the cookie's other audiences stay, and the
+                // replaced session (maybe someone else's) must not stay usable
+                List<SessionEntry> entries = new ArrayList<>();
+                if (previous != null) {
+                    for (SessionEntry e : previous.entries()) {
+                        if (!e.audience().equals(config.audience())) {
+                            entries.add(e);
+                        }
+                    }
+                }
+                entries.add(entry);
+                Saved saved = persistence.save(Kind.SESSION, null, entries, now, now, binding);
+                if (previous != null) {
+                    if (persistence.serverSide()) {
+                        persistence.delete(previous);
+                    } else {
+                        revoked.revoke(previous.sessionId(),
+                                persistence.remainingLifetime(Kind.SESSION, previous.header(), now) + 1);
+                    }
+                }
                 // a smaller session than the one the client had must expire the unused chunks
-                int previousChunks = transport.usesCookies() && !persistence.serverSide()
-                        ? persistence.chunkCountOf(responseCookie(response, config.tokenName())) : 0;
-                transport.sendSession(saved.chunks(), previousChunks, now,
+                transport.sendSession(saved.chunks(), persistence.chunkCountOf(previousToken), now,
                         persistence.remainingLifetime(Kind.SESSION, saved.session().header(), now), out);
                 if (config.remember().enabled()) {
-                    Saved remember = persistence.save(Kind.REMEMBER, null, List.of(entry), now, now, binding);
+                    Saved remember = persistence.save(Kind.REMEMBER, null, entries, now, now, binding);
                     transport.sendRemember(remember.chunks(), now, out);
                 }
                 if (config.stickyCookieName() != null) {
@@ -653,6 +672,25 @@ public final class SessionEngine implements AutoCloseable {
         } catch (StorageException e) {
             LOG.warn("session storage {} failed while applying failure_limit: {}", config.storage(), e.getMessage());
             return false;
+        }
+    }
+
+    /** The client's current session in a response-phase call, or null (none, invalid, logged out). */
+    private OpenSession openPrevious(SessionRoute route, String token, ResponseView response, Binding binding,
+                                     long now) throws StorageException {
+        if (token == null || token.isEmpty()) {
+            return null;
+        }
+        SessionPersistence persistence = route.persistence();
+        try {
+            OpenSession session = persistence.open(Kind.SESSION, token, name -> responseCookie(response, name),
+                    binding, now);
+            if (session != null && !persistence.serverSide() && revoked.isRevoked(session.sessionId())) {
+                return null;
+            }
+            return session;
+        } catch (SessionCodecException e) {
+            return null;
         }
     }
 

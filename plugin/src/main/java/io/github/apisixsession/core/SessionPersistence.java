@@ -238,7 +238,7 @@ final class SessionPersistence {
      */
     int chunkCountOf(String previousToken) {
         if (serverSide() || config.lookup().source() != SessionConfig.TokenLookup.Source.COOKIE
-                || previousToken == null) {
+                || previousToken == null || previousToken.isEmpty()) {
             return 1;
         }
         return CookieChunker.chunkCountOf(name(Kind.SESSION), previousToken);

@@ -310,6 +310,26 @@ class SessionEngineFeaturesTest extends EngineTestBase {
         assertNotEquals(sticky, cookieNamed(next, "route"), "a new session, not the destroyed one restored");
     }
 
+    @Test
+    void anUpstreamLoginKeepsOtherAudiencesAndRetiresThePreviousSession() throws Exception {
+        for (String storage : new String[] {"cookie", "memory"}) {
+            String store = ",\"storage\":\"" + storage + "\"";
+            SessionRoute appA = route("\"audience\":\"a\"" + store);
+            SessionRoute appB = route("\"identity\":\"upstream\",\"audience\":\"b\"" + store);
+            String first = login(appA, "fiona");
+            ResponseDecision up = engine.onResponse(appB, responseWithVariables(200,
+                    List.of(new HttpHeader("X-Session-Subject", "alice")),
+                    Map.of("cookie_session", first.substring("session=".length()))));
+            String both = cookieOf(up.headers());
+            assertEquals("fiona", header(proceed(engine.onRequest(appA, TestRequest.get("/").cookie(both)))
+                    .requestHeaders(), "X-Consumer-Username"), storage);
+            assertEquals("alice", header(proceed(engine.onRequest(appB, TestRequest.get("/").cookie(both)))
+                    .requestHeaders(), "X-Consumer-Username"), storage);
+            assertEquals("<absent>", header(proceed(engine.onRequest(appA, TestRequest.get("/").cookie(first)))
+                    .requestHeaders(), "X-Consumer-Username"), "the replaced session is retired: " + storage);
+        }
+    }
+
     private static ResponseView responseWithVariables(int status, List<HttpHeader> headers,
                                                       Map<String, String> variables) {
         return new ResponseView() {
