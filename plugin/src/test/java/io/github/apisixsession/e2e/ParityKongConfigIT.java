@@ -39,6 +39,10 @@ class ParityKongConfigIT {
     private static final String BOUND_UPSTREAM_API = E2e.conf("identity", "upstream", "bind",
             List.of("user-agent", "ip"), "reject_status", 401);
 
+    private static final String UPSTREAM_AUDIENCE = E2e.conf("identity", "upstream", "audience", "app-up");
+    private static final String UPSTREAM_AUDIENCE_API = E2e.conf("identity", "upstream", "audience", "app-up",
+            "reject_status", 401);
+
     private RunnerProcess runner;
     private SimulatedApisix apisix;
 
@@ -54,6 +58,10 @@ class ParityKongConfigIT {
                 // audiences sharing one cookie
                 .route(E2e.apisixRoute("/aud-a/*", "audience", "app-a", "reject_status", 401))
                 .route(E2e.apisixRoute("/aud-b/*", "audience", "app-b", "reject_status", 401))
+                .route(Route.uri("/aud-up-login").preReq(E2e.session(UPSTREAM_AUDIENCE))
+                        .postResp(E2e.session(UPSTREAM_AUDIENCE))
+                        .upstream(req -> UpstreamResponse.json("{}").header("X-Session-Subject", "alice")))
+                .route(Route.uri("/aud-up-api/*").preReq(E2e.session(UPSTREAM_AUDIENCE_API)))
                 // Session-* headers
                 .route(E2e.apisixRoute("/headers/*", "request_headers", ALL_HEADERS, "response_headers", ALL_HEADERS,
                         "idling_timeout", 900, "rolling_timeout", 3600, "absolute_timeout", 86400))
@@ -141,6 +149,18 @@ class ParityKongConfigIT {
         jar.update(logout.response());
         E2e.assertOk(get("/aud-a/data", jar), runner, "fiona");
         assertRejected(get("/aud-b/data", jar), "logged out of app-b");
+        E2e.assertNoRunnerErrors(runner);
+    }
+
+    @Test
+    void anUpstreamLoginKeepsTheOtherAudiencesOfTheCookie() {
+        CookieJar jar = login("/aud-a");
+        Exchange up = apisix.send(ClientRequest.post("/aud-up-login").cookies(jar));
+        assertEquals(200, up.status(), why(up, runner));
+        assertNotNull(E2e.sessionSetCookie(up), why(up, runner));
+        jar.update(up.response());
+        E2e.assertOk(get("/aud-up-api/orders", jar), runner, "alice");
+        E2e.assertOk(get("/aud-a/data", jar), runner, "fiona");
         E2e.assertNoRunnerErrors(runner);
     }
 

@@ -69,13 +69,18 @@ class ParityLargeSessionIT {
         Map<String, String> map = Map.of("X-Field-0", "field_0", "X-Field-9", "field_9");
         String raw = E2e.conf("identity", "upstream", "compression_threshold", 0, "map_headers", map);
         String zipped = E2e.conf("identity", "upstream", "map_headers", map);
+        String memory = E2e.conf("identity", "upstream", "storage", "memory");
+        String memoryApi = E2e.conf("identity", "upstream", "storage", "memory", "reject_status", 401);
         apisix = E2e.gateway(runner)
                 .route(Route.uri("/raw/login").preReq(E2e.session(raw)).postResp(E2e.session(raw))
                         .upstream(ParityLargeSessionIT::loginService))
                 .route(Route.uri("/raw/*").preReq(E2e.session(raw)))
                 .route(Route.uri("/zip/login").preReq(E2e.session(zipped)).postResp(E2e.session(zipped))
                         .upstream(ParityLargeSessionIT::loginService))
-                .route(Route.uri("/zip/*").preReq(E2e.session(zipped)));
+                .route(Route.uri("/zip/*").preReq(E2e.session(zipped)))
+                .route(Route.uri("/mem/login").preReq(E2e.session(memory)).postResp(E2e.session(memory))
+                        .upstream(ParityLargeSessionIT::loginService))
+                .route(Route.uri("/mem/*").preReq(E2e.session(memoryApi)));
     }
 
     @AfterAll
@@ -180,5 +185,20 @@ class ParityLargeSessionIT {
         }
         jar.update(logout.response());
         assertTrue(jar.isEmpty(), jar.toString());
+    }
+
+    @Test
+    void aNewUpstreamLoginRetiresThePreviousSession() {
+        for (String base : new String[] {"/raw", "/mem"}) {
+            CookieJar jar = new CookieJar();
+            login(base, jar, "small");
+            String previous = jar.cookieHeader();
+            E2e.assertOk(apisix.send(E2e.withCookies(base + "/orders", jar)), runner, "alice-small");
+            login(base, jar, "other");
+            E2e.assertOk(apisix.send(E2e.withCookies(base + "/orders", jar)), runner, "alice-other");
+            Exchange replay = apisix.send(ClientRequest.get(base + "/orders").cookie(previous));
+            assertNull(replay.upstreamHeader("X-Consumer-Username"),
+                    "the replaced session (maybe someone else's) is no longer usable\n" + why(replay, runner));
+        }
     }
 }
