@@ -18,6 +18,7 @@ import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.simulator.UpstreamResponse;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -37,11 +38,15 @@ final class E2e {
     private E2e() {
     }
 
-    /** A runner with {@code SESSION_SECRET} in its environment and a small heap. */
+    /**
+     * A runner with {@code SESSION_SECRET} in its environment and a small heap; a JVM on a busy
+     * machine may take longer than the default 30 s to listen.
+     */
     static RunnerProcess.Builder runner() {
         return RunnerProcess.fromSystemProperty()
                 .env("SESSION_SECRET", SECRET)
-                .jvmArg("-Xmx256m");
+                .jvmArg("-Xmx256m")
+                .startTimeout(Duration.ofSeconds(90));
     }
 
     static RunnerProcess start() {
