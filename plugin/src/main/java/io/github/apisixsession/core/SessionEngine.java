@@ -565,11 +565,34 @@ public final class SessionEngine implements AutoCloseable {
             SessionEntry entry = new SessionEntry(config.audience(), subject.trim(), subject.trim(), credential,
                     groups, extra, newFamily());
             try {
-                Saved saved = persistence.save(Kind.SESSION, null, List.of(entry), now, now, Binding.NONE);
-                transport.sendSession(saved.chunks(), 0, now,
+                Binding binding = responseBinding(config, response);
+                String previousToken = response.variable(transport.tokenVariable());
+                OpenSession previous = openPrevious(route, previousToken, response, binding, now);
+                // as a login in the request phase: the cookie's other audiences stay, and the
+                // replaced session (maybe someone else's) must not stay usable
+                List<SessionEntry> entries = new ArrayList<>();
+                if (previous != null) {
+                    for (SessionEntry e : previous.entries()) {
+                        if (!e.audience().equals(config.audience())) {
+                            entries.add(e);
+                        }
+                    }
+                }
+                entries.add(entry);
+                Saved saved = persistence.save(Kind.SESSION, null, entries, now, now, binding);
+                if (previous != null) {
+                    if (persistence.serverSide()) {
+                        persistence.delete(previous);
+                    } else {
+                        revoked.revoke(previous.sessionId(),
+                                persistence.remainingLifetime(Kind.SESSION, previous.header(), now) + 1);
+                    }
+                }
+                // a smaller session than the one the client had must expire the unused chunks
+                transport.sendSession(saved.chunks(), persistence.chunkCountOf(previousToken), now,
                         persistence.remainingLifetime(Kind.SESSION, saved.session().header(), now), out);
                 if (config.remember().enabled()) {
-                    Saved remember = persistence.save(Kind.REMEMBER, null, List.of(entry), now, now, Binding.NONE);
+                    Saved remember = persistence.save(Kind.REMEMBER, null, entries, now, now, binding);
                     transport.sendRemember(remember.chunks(), now, out);
                 }
                 if (config.stickyCookieName() != null) {
@@ -613,8 +636,9 @@ public final class SessionEngine implements AutoCloseable {
         try {
             // chunks are not visible here; a family is enough to count, and a chunked session's
             // first cookie still verifies (header) even if its payload cannot be joined
+            Binding binding = responseBinding(config, response);
             OpenSession session = persistence.open(Kind.SESSION, token,
-                    name -> responseCookie(response, name), Binding.NONE, now);
+                    name -> responseCookie(response, name), binding, now);
             SessionEntry entry = session == null ? null : session.entry(config.audience());
             if (entry == null) {
                 return false;
@@ -636,6 +660,10 @@ public final class SessionEngine implements AutoCloseable {
             }
             route.transport().expire(config.tokenName(), persistence.chunkCount(session), out);
             route.transport().expireSticky(out);
+            if (config.remember().enabled()) {
+                // else the next request restores the destroyed session (same family) from it
+                forgetRemembered(route, response, binding, now, out);
+            }
             metrics.failureLimited();
             LOG.info("session destroyed after {} failed upstream responses", config.failureLimit().limit());
             return true;
@@ -645,6 +673,62 @@ public final class SessionEngine implements AutoCloseable {
             LOG.warn("session storage {} failed while applying failure_limit: {}", config.storage(), e.getMessage());
             return false;
         }
+    }
+
+    /** The client's current session in a response-phase call, or null (none, invalid, logged out). */
+    private OpenSession openPrevious(SessionRoute route, String token, ResponseView response, Binding binding,
+                                     long now) throws StorageException {
+        if (token == null || token.isEmpty()) {
+            return null;
+        }
+        SessionPersistence persistence = route.persistence();
+        try {
+            OpenSession session = persistence.open(Kind.SESSION, token, name -> responseCookie(response, name),
+                    binding, now);
+            if (session != null && !persistence.serverSide() && revoked.isRevoked(session.sessionId())) {
+                return null;
+            }
+            return session;
+        } catch (SessionCodecException e) {
+            return null;
+        }
+    }
+
+    /** The remember cookie of a response-phase call: destroyed where stored, expired for the client. */
+    private void forgetRemembered(SessionRoute route, ResponseView response, Binding binding, long now,
+                                  List<HttpHeader> out) throws StorageException {
+        SessionPersistence persistence = route.persistence();
+        String token = responseCookie(response, route.config().remember().cookieName());
+        if (token != null) {
+            try {
+                OpenSession remembered = persistence.open(Kind.REMEMBER, token,
+                        name -> responseCookie(response, name), binding, now);
+                if (remembered != null) {
+                    persistence.delete(remembered);
+                    if (!persistence.serverSide()) {
+                        revoked.revoke(remembered.sessionId(),
+                                persistence.remainingLifetime(Kind.REMEMBER, remembered.header(), now) + 1);
+                    }
+                }
+            } catch (SessionCodecException e) {
+                LOG.debug("remember cookie not readable after failure_limit");
+            }
+        }
+        route.transport().expire(route.config().remember().cookieName(), 1, out);
+    }
+
+    /**
+     * The request facts a bound session's MAC covers, asked of the gateway in a response-phase
+     * call (as the request phase reads them from the request): only those the route binds.
+     */
+    private static Binding responseBinding(SessionConfig config, ResponseView response) throws GatewayException {
+        Set<SessionConfig.Bind> bind = config.bind();
+        if (bind.isEmpty()) {
+            return Binding.NONE;
+        }
+        return new Binding(bind.contains(SessionConfig.Bind.IP) ? response.variable("remote_addr") : null,
+                bind.contains(SessionConfig.Bind.SCHEME) ? response.variable("scheme") : null,
+                bind.contains(SessionConfig.Bind.USER_AGENT) ? response.variable("http_user_agent") : null);
     }
 
     private static String responseCookie(ResponseView response, String name) {

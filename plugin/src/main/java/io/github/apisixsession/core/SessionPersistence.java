@@ -232,6 +232,18 @@ final class SessionPersistence {
         }
     }
 
+    /**
+     * How many cookies the request's previous session token occupies (1 unless cookie-stored and
+     * chunked), from its unverified header: for expiring the chunks a new session does not use.
+     */
+    int chunkCountOf(String previousToken) {
+        if (serverSide() || config.lookup().source() != SessionConfig.TokenLookup.Source.COOKIE
+                || previousToken == null || previousToken.isEmpty()) {
+            return 1;
+        }
+        return CookieChunker.chunkCountOf(name(Kind.SESSION), previousToken);
+    }
+
     /** Seconds until the session (of this kind) ends by its rolling or absolute timeout. */
     long remainingLifetime(Kind kind, SessionHeader header, long now) {
         long rolling = kind == Kind.SESSION ? config.timeouts().rolling() : config.remember().rollingTimeout();

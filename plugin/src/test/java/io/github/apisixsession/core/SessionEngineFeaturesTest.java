@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -240,6 +241,120 @@ class SessionEngineFeaturesTest extends EngineTestBase {
             assertEquals(List.of(SessionMetrics.Rejection.INVALID, SessionMetrics.Rejection.REFUSED), rejections);
             assertTrue(storageOps.containsAll(List.of("get", "set", "delete")), storageOps.toString());
         }
+    }
+
+    @Test
+    void anUpstreamLoginExpiresTheChunksOfALargerPreviousSession() throws Exception {
+        SessionRoute route = route("\"identity\":\"upstream\",\"compression_threshold\":0");
+        List<HttpHeader> big = new ArrayList<>(List.of(new HttpHeader("X-Session-Subject", "alice")));
+        for (int i = 0; i < 10; i++) {
+            big.add(new HttpHeader("X-Session-Data-Field-" + i, "x".repeat(900)));
+        }
+        List<HttpHeader> first = engine.onResponse(route, response(200, big)).headers();
+        int chunks = setCookies(first).size();
+        assertTrue(chunks >= 3, setCookies(first).toString());
+        String firstChunk = cookieNamed(first, "session").substring("session=".length());
+
+        ResponseView smallLogin = new ResponseView() {
+            public int status() {
+                return 200;
+            }
+
+            public List<HttpHeader> headers() {
+                return List.of(new HttpHeader("X-Session-Subject", "alice"));
+            }
+
+            public String variable(String name) {
+                return "cookie_session".equals(name) ? firstChunk : "";
+            }
+        };
+        List<HttpHeader> second = engine.onResponse(route, smallLogin).headers();
+        assertNotNullCookie(cookieNamed(second, "session"));
+        for (int i = 2; i <= chunks; i++) {
+            assertTrue(setCookieNamed(second, "session" + i).contains("Max-Age=0"), setCookies(second).toString());
+        }
+        assertEquals(chunks, setCookies(second).size(), "the new cookie and the expired chunks only");
+
+        // without a previous cookie (or an unreadable one) nothing is expired
+        assertEquals(1, setCookies(engine.onResponse(route, response(200,
+                List.of(new HttpHeader("X-Session-Subject", "bob")))).headers()).size());
+    }
+
+    @Test
+    void anUpstreamLoginBindsTheSessionToTheLoginRequest() throws Exception {
+        SessionRoute route = route("\"identity\":\"upstream\",\"bind\":[\"user-agent\"]");
+        ResponseDecision login = engine.onResponse(route, responseWithVariables(200,
+                List.of(new HttpHeader("X-Session-Subject", "alice")), Map.of("http_user_agent", "Firefox/128.0")));
+        String cookie = cookieOf(login.headers());
+        assertEquals("alice", header(proceed(engine.onRequest(route, TestRequest.get("/").cookie(cookie)
+                .header("User-Agent", "Firefox/128.0"))).requestHeaders(), "X-Consumer-Username"));
+        assertEquals("<absent>", header(proceed(engine.onRequest(route, TestRequest.get("/").cookie(cookie)
+                .header("User-Agent", "Chrome/126.0"))).requestHeaders(), "X-Consumer-Username"));
+    }
+
+    @Test
+    void failureLimitCountsBoundSessions() throws Exception {
+        SessionRoute route = route("\"identity\":\"none\",\"failure_limit\":1,\"bind\":[\"user-agent\"]");
+        String cookie = cookieOf(proceed(engine.onRequest(route, TestRequest.get("/")
+                .header("User-Agent", "Firefox/128.0"))).responseHeaders());
+        ResponseDecision fail = engine.onResponse(route, responseWithVariables(502, List.of(), Map.of(
+                "cookie_session", cookie.substring("session=".length()), "http_user_agent", "Firefox/128.0")));
+        assertTrue(setCookieNamed(fail.headers(), "session").contains("Max-Age=0"), setCookies(fail.headers()).toString());
+    }
+
+    @Test
+    void failureLimitAlsoForgetsTheRememberCookie() throws Exception {
+        SessionRoute route = route("\"identity\":\"none\",\"failure_limit\":1,\"remember\":true,"
+                + "\"storage\":\"memory\",\"sticky_cookie_name\":\"route\"");
+        List<HttpHeader> first = proceed(engine.onRequest(route, TestRequest.get("/"))).responseHeaders();
+        String session = cookieNamed(first, "session");
+        String remember = cookieNamed(first, "remember");
+        String sticky = cookieNamed(first, "route");
+        ResponseDecision fail = engine.onResponse(route, responseWithVariables(502, List.of(), Map.of(
+                "cookie_session", session.substring("session=".length()),
+                "cookie_remember", remember.substring("remember=".length()))));
+        assertTrue(setCookieNamed(fail.headers(), "remember").contains("Max-Age=0"), setCookies(fail.headers()).toString());
+        List<HttpHeader> next = proceed(engine.onRequest(route, TestRequest.get("/").cookie(remember)))
+                .responseHeaders();
+        assertNotNullCookie(cookieNamed(next, "route"));
+        assertNotEquals(sticky, cookieNamed(next, "route"), "a new session, not the destroyed one restored");
+    }
+
+    @Test
+    void anUpstreamLoginKeepsOtherAudiencesAndRetiresThePreviousSession() throws Exception {
+        for (String storage : new String[] {"cookie", "memory"}) {
+            String store = ",\"storage\":\"" + storage + "\"";
+            SessionRoute appA = route("\"audience\":\"a\"" + store);
+            SessionRoute appB = route("\"identity\":\"upstream\",\"audience\":\"b\"" + store);
+            String first = login(appA, "fiona");
+            ResponseDecision up = engine.onResponse(appB, responseWithVariables(200,
+                    List.of(new HttpHeader("X-Session-Subject", "alice")),
+                    Map.of("cookie_session", first.substring("session=".length()))));
+            String both = cookieOf(up.headers());
+            assertEquals("fiona", header(proceed(engine.onRequest(appA, TestRequest.get("/").cookie(both)))
+                    .requestHeaders(), "X-Consumer-Username"), storage);
+            assertEquals("alice", header(proceed(engine.onRequest(appB, TestRequest.get("/").cookie(both)))
+                    .requestHeaders(), "X-Consumer-Username"), storage);
+            assertEquals("<absent>", header(proceed(engine.onRequest(appA, TestRequest.get("/").cookie(first)))
+                    .requestHeaders(), "X-Consumer-Username"), "the replaced session is retired: " + storage);
+        }
+    }
+
+    private static ResponseView responseWithVariables(int status, List<HttpHeader> headers,
+                                                      Map<String, String> variables) {
+        return new ResponseView() {
+            public int status() {
+                return status;
+            }
+
+            public List<HttpHeader> headers() {
+                return headers;
+            }
+
+            public String variable(String name) {
+                return variables.getOrDefault(name, "");
+            }
+        };
     }
 
     private static ResponseView responseWithCookie(int status, String token) {

@@ -18,6 +18,7 @@ import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.simulator.UpstreamResponse;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -30,16 +31,22 @@ final class E2e {
     static final String SECRET = "e2e-secret-7f3c1a9b5d2e4f60a8b7c6d5e4f3a2b1";
     static final String FIONA_KEY = "open_sesame";
     static final String FIONA_CREDENTIAL = "cred-fiona";
+    /** A second real consumer, added by {@link #gatewayWithGeorge}. */
+    static final String GEORGE_KEY = "george-key";
     static final ObjectMapper JSON = new ObjectMapper();
 
     private E2e() {
     }
 
-    /** A runner with {@code SESSION_SECRET} in its environment and a small heap. */
+    /**
+     * A runner with {@code SESSION_SECRET} in its environment and a small heap; a JVM on a busy
+     * machine may take longer than the default 30 s to listen.
+     */
     static RunnerProcess.Builder runner() {
         return RunnerProcess.fromSystemProperty()
                 .env("SESSION_SECRET", SECRET)
-                .jvmArg("-Xmx256m");
+                .jvmArg("-Xmx256m")
+                .startTimeout(Duration.ofSeconds(90));
     }
 
     static RunnerProcess start() {
@@ -59,6 +66,48 @@ final class E2e {
         return SimulatedApisix.in(runner)
                 .consumer(Consumer.of("fiona", FIONA_KEY).withCredentialId(FIONA_CREDENTIAL))
                 .consumer("anon", "anon-key-never-sent");
+    }
+
+    /** A gateway with consumers fiona, george (key {@link #GEORGE_KEY}) and anon. */
+    static SimulatedApisix gatewayWithGeorge(RunnerProcess runner) {
+        return gateway(runner).consumer("george", GEORGE_KEY);
+    }
+
+    /** Closes the gateway and the runner of a test class; either may be null. */
+    static void close(SimulatedApisix apisix, RunnerProcess runner) {
+        if (apisix != null) {
+            apisix.close();
+        }
+        if (runner != null) {
+            runner.close();
+        }
+    }
+
+    /**
+     * The runner logged no error: no {@code [ERROR]} line and no stack trace. Warnings are allowed
+     * (deprecated options log one).
+     */
+    static void assertNoRunnerErrors(RunnerProcess runner) {
+        StringBuilder bad = new StringBuilder();
+        for (String line : runner.logs().split("\n")) {
+            if (line.contains("[ERROR]") || line.contains("Exception") || line.startsWith("\tat ")) {
+                bad.append(line).append('\n');
+            }
+        }
+        assertTrue(bad.length() == 0, "runner errors:\n" + bad + "\n--- runner output\n" + runner.logs());
+    }
+
+    /** 200 and the upstream saw {@code expected} as the consumer (null: no identity). */
+    static void assertOk(Exchange ex, RunnerProcess runner, String expected) {
+        assertEquals(200, ex.status(), why(ex, runner));
+        assertTrue(ex.upstreamCalled(), "the upstream is called\n" + why(ex, runner));
+        assertEquals(expected, ex.upstreamHeader("X-Consumer-Username"), why(ex, runner));
+    }
+
+    /** The parsed Set-Cookie for cookie {@code name}, or null. */
+    static SetCookie setCookie(Exchange ex, String name) {
+        String sc = ex.response().setCookie(name);
+        return sc == null ? null : SetCookie.parse(sc);
     }
 
     /** The session conf: the secret plus {@code kv} pairs (a null value removes a key). */

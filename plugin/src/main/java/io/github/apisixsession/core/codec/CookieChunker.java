@@ -50,6 +50,26 @@ public final class CookieChunker {
         return chunks;
     }
 
+    /**
+     * How many cookies the session whose first cookie is {@code firstChunk} occupied, read from
+     * its header without verifying it (an expired, bound or forged header included): only good
+     * for expiring chunks a new session no longer uses. 1 when the header cannot tell.
+     */
+    public static int chunkCountOf(String name, String firstChunk) {
+        if (name == null || firstChunk == null || firstChunk.length() < SessionHeader.ENCODED_SIZE) {
+            return 1;
+        }
+        try {
+            byte[] h = Base64Url.decode(firstChunk, 0, SessionHeader.ENCODED_SIZE);
+            if (h.length != SessionHeader.SIZE || h[0] != SessionHeader.TYPE) {
+                return 1;
+            }
+            return chunkCount(name, (int) SessionHeader.getLe(h, SessionHeader.DATA_SIZE_OFFSET, 3));
+        } catch (SessionCodecException e) {
+            return 1;
+        }
+    }
+
     /** How many cookies a payload of {@code dataSize} characters takes under {@code name}. */
     public static int chunkCount(String name, int dataSize) throws SessionCodecException {
         // lua-resty-session's calculate_cookie_chunks
