@@ -69,6 +69,7 @@ public final class SessionEngine implements AutoCloseable {
     private final RevokedSessions revoked;
     private final PendingCookies pendingCookies;
     private final FailureCounts failures;
+    private final Renewals renewals;
 
     public SessionEngine(Clock clock, SessionStorages storages) {
         this(clock, storages, SessionMetrics.NONE);
@@ -81,6 +82,7 @@ public final class SessionEngine implements AutoCloseable {
         this.revoked = new RevokedSessions(clock, 200_000);
         this.pendingCookies = new PendingCookies(clock, Duration.ofSeconds(120), 100_000);
         this.failures = new FailureCounts(clock, 1_000_000);
+        this.renewals = new Renewals(clock, 100_000);
     }
 
     public SessionStorages storages() {
@@ -390,11 +392,15 @@ public final class SessionEngine implements AutoCloseable {
                     if (needsFamily) {
                         entries.replaceAll(e -> e.audience().equals(config.audience()) ? e.withFamily(newFamily()) : e);
                     }
-                    Saved saved = persistence.save(Kind.SESSION, session, entries, header.creationTime(), now,
-                            binding());
+                    Binding b = binding();
+                    Renewals.Result result = renewals.renew(route, session.sessionId(), t.staleTtl(),
+                            () -> persistence.save(Kind.SESSION, session, entries, header.creationTime(), now, b));
+                    Saved saved = result.saved();
                     transport.sendSession(saved.chunks(), persistence.chunkCount(session), now,
                             lifetime(saved.session()), responseHeaders);
-                    metrics.refreshed();
+                    if (result.renewedHere()) {
+                        metrics.refreshed();
+                    }
                     return saved.session();
                 } catch (StorageException e) {
                     // the current session stays valid until its own timeouts: serve the request anyway

@@ -205,6 +205,31 @@ class SessionEngineFeaturesTest extends EngineTestBase {
     }
 
     @Test
+    void concurrentRequestsPastTheRenewalPointShareOneNewSessionId() throws Exception {
+        for (String storage : List.of("\"storage\":\"memory\",", "")) {
+            SessionRoute route = route(storage + "\"rolling_timeout\":100,\"idling_timeout\":0");
+            String cookie = login(route, "fiona");
+            clock.advance(80);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(32);
+            try {
+                List<java.util.concurrent.Future<RequestDecision>> results = new ArrayList<>();
+                for (int i = 0; i < 1000; i++) {
+                    results.add(pool.submit(() -> engine.onRequest(route, TestRequest.get("/").cookie(cookie))));
+                }
+                java.util.Set<String> issued = new java.util.HashSet<>();
+                for (java.util.concurrent.Future<RequestDecision> f : results) {
+                    RequestDecision.Proceed p = proceed(f.get());
+                    assertEquals("fiona", header(p.requestHeaders(), "X-Consumer-Username"), "no request rejected");
+                    issued.add(cookieOf(p.responseHeaders()));
+                }
+                assertEquals(1, issued.size(), storage + " exactly one new session id for the renewal");
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void metricsCountTheLifecycle() throws Exception {
         AtomicInteger created = new AtomicInteger();
         AtomicInteger refreshed = new AtomicInteger();

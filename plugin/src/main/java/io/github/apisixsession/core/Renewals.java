@@ -1,0 +1,99 @@
+package io.github.apisixsession.core;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.github.apisixsession.core.SessionPersistence.Saved;
+import io.github.apisixsession.core.codec.SessionCodecException;
+import io.github.apisixsession.storage.StorageException;
+
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Renewals in flight and just done, so that concurrent requests carrying the same cookie past its
+ * renewal point get one new session id, not one each: the first request saves, the others wait
+ * for it and send the same cookie. Kept for the route's {@code stale_ttl}, the window in which the
+ * old cookie is still expected.
+ */
+final class Renewals {
+
+    private final Cache<Key, Entry> done;
+
+    Renewals(Clock clock, long capacity) {
+        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
+        this.done = Caffeine.newBuilder()
+                .ticker(ticker)
+                .executor(Runnable::run)
+                .maximumSize(capacity)
+                .expireAfter(new Expiry<Key, Entry>() {
+                    @Override
+                    public long expireAfterCreate(Key key, Entry e, long currentTime) {
+                        return TimeUnit.SECONDS.toNanos(e.keepSeconds);
+                    }
+
+                    @Override
+                    public long expireAfterUpdate(Key key, Entry e, long currentTime, long currentDuration) {
+                        return currentDuration;
+                    }
+
+                    @Override
+                    public long expireAfterRead(Key key, Entry e, long currentTime, long currentDuration) {
+                        return currentDuration;
+                    }
+                })
+                .build();
+    }
+
+    /** What a renewal does: save the session under a new id. */
+    interface Renewal {
+        Saved save() throws StorageException, SessionCodecException;
+    }
+
+    /**
+     * The renewal of session {@code sessionId} on {@code route}: done by {@code renewal} once,
+     * shared with every concurrent or later caller for {@code keepSeconds}.
+     *
+     * @return the saved session, and whether this call did the work
+     */
+    Result renew(SessionRoute route, String sessionId, long keepSeconds, Renewal renewal)
+            throws StorageException, SessionCodecException {
+        boolean[] mine = {false};
+        try {
+            Entry entry = done.get(new Key(route, sessionId), k -> {
+                mine[0] = true;
+                try {
+                    return new Entry(renewal.save(), Math.max(1, keepSeconds));
+                } catch (StorageException | SessionCodecException e) {
+                    throw new Failed(e);
+                }
+            });
+            return new Result(entry.saved, mine[0]);
+        } catch (Failed f) {
+            if (f.getCause() instanceof StorageException s) {
+                throw s;
+            }
+            throw (SessionCodecException) f.getCause();
+        }
+    }
+
+    record Result(Saved saved, boolean renewedHere) {
+    }
+
+    /** The route object itself (one per conf token) and the old session id. */
+    private record Key(SessionRoute route, String sessionId) {
+    }
+
+    private record Entry(Saved saved, long keepSeconds) {
+    }
+
+    /** Carries a checked failure out of Caffeine's mapping function; nothing is cached then. */
+    private static final class Failed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Failed(Exception cause) {
+            super(cause.getMessage(), cause, false, false);
+        }
+    }
+}
