@@ -28,18 +28,24 @@ import org.junit.jupiter.api.Test;
  * official runner 0.4.0 (runner-core in an application with this module's {@link NoopFilter}), in
  * one run: no ext-plugin at all (the simulator's own ceiling), a no-op filter, and the session
  * filter with a valid cookie (cookie and memory storage), with {@code bench.threads} client
- * threads for {@code bench.seconds} each after {@code bench.warmup} seconds.
+ * threads for {@code bench.seconds} each (in {@code bench.rounds} turns) after {@code bench.warmup}
+ * seconds.
  *
  * <p>{@code mvn verify} runs it for a second per case as a smoke test; the figures in
  * docs/benchmarks.md come from
  * {@code mvn -B -pl plugin/runner-sdk-adapter -am verify -Dit.test=OfficialRunnerBenchmarkIT -Dtest=NONE
- * -Dsurefire.failIfNoSpecifiedTests=false -Dbench.seconds=10 -Dbench.warmup=5}.
+ * -Dsurefire.failIfNoSpecifiedTests=false -Dbench.seconds=20 -Dbench.rounds=10 -Dbench.warmup=5}.
  */
 class OfficialRunnerBenchmarkIT {
 
     private static final int SECONDS = Integer.getInteger("bench.seconds", 1);
     private static final int WARMUP = Integer.getInteger("bench.warmup", 1);
     private static final int THREADS = Integer.getInteger("bench.threads", 8);
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 1);
+
+    /** One measured case: a gateway and the request it sends. */
+    record Case(String name, SimulatedApisix apisix, Supplier<ClientRequest> request, String expectUser) {
+    }
 
     record Result(String name, double perSecond, long errors) {
     }
@@ -75,21 +81,43 @@ class OfficialRunnerBenchmarkIT {
         return new CookieJar().update(ex.response());
     }
 
-    private static Result measure(String name, SimulatedApisix apisix, Supplier<ClientRequest> request,
-                                  String expectUser) throws Exception {
-        run(apisix, request, WARMUP, expectUser);
-        long t0 = System.nanoTime();
-        long[] counts = run(apisix, request, SECONDS, expectUser);
-        double elapsed = (System.nanoTime() - t0) / 1e9;
-        return new Result(name, counts[0] / elapsed, counts[1]);
+    /**
+     * Every case warms up once, then the cases take turns: {@code bench.rounds} rounds of
+     * {@code bench.seconds / bench.rounds} seconds each, so a change of load on the machine (other
+     * builds) affects every case alike.
+     */
+    private static List<Result> measure(List<Case> cases) throws Exception {
+        for (Case c : cases) {
+            run(c, WARMUP * 1000L);
+        }
+        long[] ok = new long[cases.size()];
+        long[] errors = new long[cases.size()];
+        double[] seconds = new double[cases.size()];
+        long slice = SECONDS * 1000L / ROUNDS;
+        for (int r = 0; r < ROUNDS; r++) {
+            for (int i = 0; i < cases.size(); i++) {
+                long t0 = System.nanoTime();
+                long[] counts = run(cases.get(i), slice);
+                seconds[i] += (System.nanoTime() - t0) / 1e9;
+                ok[i] += counts[0];
+                errors[i] += counts[1];
+            }
+        }
+        List<Result> results = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            results.add(new Result(cases.get(i).name(), ok[i] / seconds[i], errors[i]));
+        }
+        return results;
     }
 
     /** {ok, errors}: ok means 200 and, for the session cases, the upstream saw the user. */
-    private static long[] run(SimulatedApisix apisix, Supplier<ClientRequest> request, int seconds,
-                              String expectUser) throws Exception {
+    private static long[] run(Case c, long millis) throws Exception {
+        SimulatedApisix apisix = c.apisix();
+        Supplier<ClientRequest> request = c.request();
+        String expectUser = c.expectUser();
         AtomicLong ok = new AtomicLong();
         AtomicLong errors = new AtomicLong();
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        long deadline = System.nanoTime() + millis * 1_000_000L;
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
             List<Future<?>> futures = new ArrayList<>();
@@ -114,35 +142,41 @@ class OfficialRunnerBenchmarkIT {
 
     @Test
     void compareHosts() throws Exception {
-        List<Result> results = new ArrayList<>();
+        List<Result> results;
         try (RunnerProcess ours = Host.OURS.start(); RunnerProcess official = Host.OFFICIAL_SCAN.start();
              SimulatedApisix a = gateway(ours, Host.OURS); SimulatedApisix b = gateway(official, Host.OFFICIAL_SCAN)) {
             CookieJar aCookie = login(a, "/cookie/login");
             CookieJar aMemory = login(a, "/memory/login");
             CookieJar bCookie = login(b, "/cookie/login");
             CookieJar bMemory = login(b, "/memory/login");
-            results.add(measure("no ext-plugin (simulator ceiling)", a, () -> ClientRequest.get("/none/x"), null));
-            results.add(measure("our host: noop (post-req)", a, () -> ClientRequest.get("/noop/x"), null));
-            results.add(measure("official 0.4.0: noop (post-req)", b, () -> ClientRequest.get("/noop/x"), null));
-            results.add(measure("official 0.4.0: noop (post-req + post-resp)", b,
-                    () -> ClientRequest.get("/noop2/x"), null));
-            results.add(measure("our host: session, cookie storage", a,
-                    () -> ClientRequest.get("/cookie/x").cookies(aCookie), "fiona"));
-            results.add(measure("official 0.4.0: session, cookie storage", b,
-                    () -> ClientRequest.get("/cookie/x").cookies(bCookie), "fiona"));
-            results.add(measure("our host: session, memory storage", a,
-                    () -> ClientRequest.get("/memory/x").cookies(aMemory), "fiona"));
-            results.add(measure("official 0.4.0: session, memory storage", b,
-                    () -> ClientRequest.get("/memory/x").cookies(bMemory), "fiona"));
+            results = measure(List.of(
+                    new Case("no ext-plugin (simulator ceiling)", a, () -> ClientRequest.get("/none/x"), null),
+                    new Case("our host: noop (post-req)", a, () -> ClientRequest.get("/noop/x"), null),
+                    new Case("official 0.4.0: noop (post-req)", b, () -> ClientRequest.get("/noop/x"), null),
+                    new Case("official 0.4.0: noop (post-req + post-resp)", b, () -> ClientRequest.get("/noop2/x"),
+                            null),
+                    new Case("our host: session, cookie storage", a,
+                            () -> ClientRequest.get("/cookie/x").cookies(aCookie), "fiona"),
+                    new Case("official 0.4.0: session, cookie storage", b,
+                            () -> ClientRequest.get("/cookie/x").cookies(bCookie), "fiona"),
+                    new Case("our host: session, memory storage", a,
+                            () -> ClientRequest.get("/memory/x").cookies(aMemory), "fiona"),
+                    new Case("official 0.4.0: session, memory storage", b,
+                            () -> ClientRequest.get("/memory/x").cookies(bMemory), "fiona")));
         }
-        double base = results.get(0).perSecond();
+        double base = results.get(1).perSecond();
         StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
-                "%n| case (%d threads, %d s, %d cores) | req/s | ratio to no ext-plugin | errors |%n|---|---|---|---|%n",
-                THREADS, SECONDS, Runtime.getRuntime().availableProcessors()));
+                "%n| case (%d client threads, %d s in %d turns after %d s warm-up, %d cores) | req/s "
+                        + "| ratio to our host's noop | errors |%n|---|---|---|---|%n",
+                THREADS, SECONDS, ROUNDS, WARMUP, Runtime.getRuntime().availableProcessors()));
         for (Result r : results) {
             table.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f | %d |%n", r.name(), r.perSecond(),
                     r.perSecond() / base, r.errors()));
         }
+        table.append(String.format(Locale.ROOT, "%nofficial / ours: noop %.2f, session cookie %.2f, session memory %.2f%n",
+                results.get(2).perSecond() / results.get(1).perSecond(),
+                results.get(5).perSecond() / results.get(4).perSecond(),
+                results.get(7).perSecond() / results.get(6).perSecond()));
         System.out.println(table);
         for (Result r : results) {
             assertEquals(0, r.errors(), r.name() + "\n" + table);
