@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.github.apisixsession.core.ConfigException;
 import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.HttpHeader;
+import io.github.apisixsession.core.Identity;
 import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.ResponseDecision;
 import io.github.apisixsession.core.SessionConfig;
@@ -26,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.apisix.plugin.runner.A6Conf;
 import org.apache.apisix.plugin.runner.A6ConfigWatcher;
@@ -62,9 +64,6 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
 
     public static final String NAME = "session";
     static final String REQUEST_ID = "request_id";
-    static final List<String> REQUEST_VARS = List.of("consumer_name", "consumer_group_id", REQUEST_ID,
-            RunnerRequestView.COOKIE_VAR);
-    static final List<String> RESPONSE_VARS = List.of(REQUEST_ID);
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionPluginFilter.class);
     private static final Set<String> HOP_BY_HOP = Set.of(
@@ -77,6 +76,9 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
     private final Cache<String, Prepared> routes;
     private final DeferredHeaders deferred;
     private final AtomicBoolean warnedUncaptured = new AtomicBoolean();
+    /** Variables the routes prepared so far need, per phase (the runner cannot fetch on demand). */
+    private final Set<String> requestVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID, RunnerRequestView.COOKIE_VAR));
+    private final Set<String> responseVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID));
 
     /** A config text made ready, or why it cannot be used. */
     private record Prepared(SessionRoute route, ConfigException error) {
@@ -110,12 +112,47 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
     }
 
     /**
-     * The runner fetches these before every call, in every phase, for the whole chain. With the
-     * capture in place the phase is known and the response half asks for {@code request_id} only.
+     * The runner fetches these before every call of a chain holding this filter, whatever the
+     * route: the variables any route prepared so far may need. With the capture in place the phase
+     * is known, and the response half asks only for its own ({@code request_id}, plus the token for
+     * {@code failure_limit}).
      */
     @Override
     public List<String> requiredVars() {
-        return RunnerPhase.current() == RunnerPhase.RESPONSE ? RESPONSE_VARS : REQUEST_VARS;
+        RunnerPhase phase = RunnerPhase.current();
+        if (phase == RunnerPhase.RESPONSE) {
+            return List.copyOf(responseVars);
+        }
+        if (phase == RunnerPhase.REQUEST) {
+            return List.copyOf(requestVars);
+        }
+        Set<String> all = new java.util.LinkedHashSet<>(requestVars);
+        all.addAll(responseVars);
+        return List.copyOf(all);
+    }
+
+    /** The variables the engine may ask for on a route with this config. */
+    static void variablesOf(SessionConfig config, Set<String> request, Set<String> response) {
+        request.add(REQUEST_ID);
+        request.add(RunnerRequestView.COOKIE_VAR);
+        if (config.identity() == Identity.APISIX) {
+            request.add("consumer_name");
+            request.add("consumer_group_id");
+        }
+        if (config.bind().contains(SessionConfig.Bind.SCHEME)) {
+            request.add("scheme");
+        }
+        response.add(REQUEST_ID);
+        if (config.failureLimit().enabled()) {
+            // cookie_<name> of the token and its chunks are read from $http_cookie
+            response.add(RunnerRequestView.COOKIE_VAR);
+            String name = config.tokenName();
+            switch (config.lookup().source()) {
+                case HEADER -> response.add("http_" + name.toLowerCase(Locale.ROOT).replace('-', '_'));
+                case QUERY -> response.add("arg_" + name);
+                default -> { }
+            }
+        }
     }
 
     @Override
@@ -275,11 +312,13 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
     private Prepared prepare(String value) {
         try {
             SessionConfig config = parser.parse(value);
-            if (config.readBodyForLogout()) {
+            if (config.logout().readBody()) {
                 throw new ConfigException("read_body_for_logout", "not supported on apisix-java-plugin-runner "
                         + "(a filter there cannot read the body of some requests only); use logout_query_arg");
             }
-            return new Prepared(engine.prepare(config), null);
+            SessionRoute route = engine.prepare(config);
+            variablesOf(config, requestVars, responseVars);
+            return new Prepared(route, null);
         } catch (ConfigException e) {
             LOG.error("conf: {}: {}", NAME, e.getMessage());
             return new Prepared(null, e);

@@ -98,14 +98,15 @@ public enum Host {
 
     /**
      * Puts the session filter on {@code route}: in the request phase ({@code preReq} or post-req),
-     * and in ext-plugin-post-resp where this host needs it. Our host needs post-resp only for
-     * {@code identity: "upstream"} login routes; the official runner on every route, since only
-     * its post-resp reply can carry the cookies (and must then re-emit the upstream's headers).
+     * and in ext-plugin-post-resp where this host needs it. Our host needs post-resp only where the
+     * upstream's response matters ({@code identity: "upstream"} login routes, {@code failure_limit}:
+     * {@code responseMatters}); the official runner on every route, since only its post-resp reply
+     * can carry the cookies (and must then re-emit the upstream's headers).
      */
-    public Route session(Route route, boolean preReq, String conf, boolean loginRoute) {
+    public Route session(Route route, boolean preReq, String conf, boolean responseMatters) {
         ExtPluginConf c = ExtPluginConf.of("session", conf);
         Route r = preReq ? route.preReq(c) : route.postReq(c);
-        if (this != OURS || loginRoute) {
+        if (this != OURS || responseMatters) {
             r = r.postResp(ExtPluginConf.of("session", conf));
         }
         return r;

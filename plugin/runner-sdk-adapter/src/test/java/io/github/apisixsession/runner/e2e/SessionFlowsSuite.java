@@ -131,6 +131,11 @@ abstract class SessionFlowsSuite {
         apisix.route(host.session(Route.uri("/touch/*").keyAuth(KeyAuth.withAnonymous("anon"))
                 .upstream(SessionFlowsSuite::app), false,
                 conf("identity", "apisix", "anonymous_consumer", "anon", "touch_threshold", 1), false));
+        apisix.route(host.session(Route.uri("/flaky/*").keyAuth(KeyAuth.withAnonymous("anon"))
+                .upstream(req -> req.path().contains("/fail") ? UpstreamResponse.status(500)
+                        .header("Content-Type", "text/html").body("oops") : app(req)), false,
+                conf("identity", "apisix", "anonymous_consumer", "anon", "reject_status", 401, "failure_limit", 2),
+                true));
         apisix.route(host.session(Route.uri("/broken/*").upstream(SessionFlowsSuite::app), true,
                 "{\"secret\": 42}", false));
     }
@@ -279,6 +284,22 @@ abstract class SessionFlowsSuite {
         assertEquals("jörg", ex.upstreamHeader("X-Consumer-Username"), why(ex));
         CookieJar jar = new CookieJar().update(ex.response());
         assertEquals("jörg", apisix.send(ClientRequest.get("/open/x").cookies(jar)).upstreamHeader("X-Consumer-Username"));
+    }
+
+    /** failure_limit 2: the second 5xx of a session destroys it (the response half's decision). */
+    @Test
+    void failureLimitDestroysTheSession() {
+        CookieJar jar = login("/flaky/login");
+        Exchange first = apisix.send(ClientRequest.get("/flaky/fail").cookies(jar));
+        assertEquals(500, first.status(), why(first));
+        assertEquals("text/html", first.header("Content-Type"), why(first));
+        Exchange second = apisix.send(ClientRequest.get("/flaky/fail").cookies(jar));
+        assertEquals(500, second.status(), why(second));
+        SetCookie expired = sessionCookie(second);
+        assertNotNull(expired, "the session's cookie expires\n" + why(second));
+        assertTrue(expired.deletes(), why(second));
+        Exchange after = apisix.send(ClientRequest.get("/flaky/data").cookies(jar));
+        assertEquals(401, after.status(), "the old cookie is dead\n" + why(after));
     }
 
     // ---------------------------------------------------------------- identity "none"
