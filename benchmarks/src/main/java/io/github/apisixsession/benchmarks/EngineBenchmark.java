@@ -69,7 +69,9 @@ public class EngineBenchmark {
         engine = new SessionEngine(clock, storages);
         SessionConfigParser parser = new SessionConfigParser(context.environment(), Set.of("memory"), "process");
         route = engine.prepare(parser.parse("{\"secret\": \"a-benchmark-secret-of-32-characters!\", "
-                + "\"storage\": \"" + storage + "\", \"anonymous_consumer\": \"anon\", \"reject_status\": 401}"));
+                + "\"storage\": \"" + storage + "\", \"anonymous_consumer\": \"anon\", \"reject_status\": 401, "
+                // no idling timeout, so that a cookie 2800 s old is renewed rather than expired
+                + "\"idling_timeout\": 0}"));
         login = new BenchRequest("GET", null, List.of(), Map.of("consumer_name", "fiona", "request_id", "r1"));
         String cookie = setCookie(engine.onRequest(route, login));
         valid = new BenchRequest("GET", cookie, List.of(new HttpHeader("page", "2")),
