@@ -32,7 +32,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code parseAndPrepare} adds the codec (HKDF-Extract per secret) and the storage lookup.
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)

@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * Redis and PostgreSQL are added to {@link #storage} when their modules are merged.
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
+@BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
