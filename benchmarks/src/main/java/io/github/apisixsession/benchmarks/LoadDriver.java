@@ -59,6 +59,9 @@ public final class LoadDriver {
     private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
 
     private final Map<String, String> options;
+    private String loadBefore = "";
+    private String loadAfter = "";
+    private final List<String> skipped = new ArrayList<>();
 
     private LoadDriver(Map<String, String> options) {
         this.options = options;
@@ -147,6 +150,7 @@ public final class LoadDriver {
         List<Measured> peaks = new ArrayList<>();
         List<Measured> sweeps = new ArrayList<>();
         PrintStream log = System.out;
+        loadBefore = loadAverage();
         try {
             log.printf("machine: %s; %d cores; runner %s (pid %d); %d workers x %d connections%n",
                     cpuModel(), Runtime.getRuntime().availableProcessors(),
@@ -190,6 +194,14 @@ public final class LoadDriver {
             for (int i = 0; i < sweep.length; i++) {
                 for (int k = 0; k < targets.size(); k++) {
                     Target t = targets.get((k + i) % targets.size());
+                    double ownPeak = median(peaks.stream().filter(m -> m.target().equals(t.name()))
+                            .mapToDouble(Measured::throughput).toArray());
+                    if (sweep[i] * noopPeak > ownPeak) {
+                        // past this set-up's own peak only the driver's queue grows: nothing to learn
+                        skipped.add(String.format(Locale.ROOT, "%s at %.2f (%.0f req/s offered > its peak %.0f)",
+                                t.name(), sweep[i], sweep[i] * noopPeak, ownPeak));
+                        continue;
+                    }
                     Measured m = phase(workers, t, 0, sweep[i], sweep[i] * noopPeak, sweepWarmup, sweepDuration, mix,
                             runnerPid);
                     sweeps.add(m);
@@ -205,6 +217,7 @@ public final class LoadDriver {
                 runner.close();
             }
         }
+        loadAfter = loadAverage();
         String report = report(targets, peaks, sweeps, sweep, workerCount, connections, sessions, rounds,
                 warmup, duration, sweepWarmup, sweepDuration);
         Files.writeString(out.resolve("report.md"), report, StandardCharsets.UTF_8);
@@ -346,18 +359,26 @@ public final class LoadDriver {
                 workers, connections, sessions, opt("mix", "90/5/5"), opt("upstream-logins", "0.5"), rounds,
                 warmup / 1_000_000_000L, duration / 1_000_000_000L, sweepWarmup / 1_000_000_000L,
                 sweepDuration / 1_000_000_000L, opt("runner-jvm-args", "-Xmx512m")));
+        sb.append(String.format(Locale.ROOT, "Load average (1/5/15 min) at the start: %s; at the end: %s.%n%n",
+                loadBefore, loadAfter));
         sb.append("Peak (closed loop): median of the rounds, ratio = set-up / noop of the same round (min-max)\n\n");
-        sb.append("| set-up | req/s | ratio to noop | p50 ms | p99 ms | p99.9 ms | runner CPU µs/req |"
-                + " driver CPU µs/req |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| set-up | req/s | ratio to noop | ratio to noop-var | p50 ms | p99 ms | p99.9 ms |"
+                + " runner CPU µs/req | driver CPU µs/req |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Target t : targets) {
             List<Measured> ms = peaks.stream().filter(m -> m.target().equals(t.name())).toList();
             if (ms.isEmpty()) {
                 continue;
             }
-            double[] ratios = ms.stream().mapToDouble(m -> m.throughput() / roundNoop(peaks, m.round())).toArray();
-            sb.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f (%.2f-%.2f) | %.3f | %.3f | %.3f | %.1f | %.1f |%n",
+            double[] ratios = ms.stream().mapToDouble(m -> m.throughput() / roundOf(peaks, m.round(), "noop"))
+                    .toArray();
+            double[] varRatios = ms.stream().mapToDouble(m -> m.throughput() / roundOf(peaks, m.round(), "noop-var"))
+                    .toArray();
+            sb.append(String.format(Locale.ROOT, "| %s | %.0f | %.2f (%.2f-%.2f) | %s | %.3f | %.3f | %.3f | %.1f | %.1f |%n",
                     t.name(), median(ms.stream().mapToDouble(Measured::throughput).toArray()), median(ratios),
                     Arrays.stream(ratios).min().orElse(0), Arrays.stream(ratios).max().orElse(0),
+                    Double.isNaN(median(varRatios)) ? "" : String.format(Locale.ROOT, "%.2f (%.2f-%.2f)",
+                            median(varRatios), Arrays.stream(varRatios).min().orElse(0),
+                            Arrays.stream(varRatios).max().orElse(0)),
                     median(ms.stream().mapToDouble(m -> ms(m.p50())).toArray()),
                     median(ms.stream().mapToDouble(m -> ms(m.p99())).toArray()),
                     median(ms.stream().mapToDouble(m -> ms(m.p999())).toArray()),
@@ -383,6 +404,10 @@ public final class LoadDriver {
                 }
             }
         }
+        if (!skipped.isEmpty()) {
+            sb.append("\nNot run (offered load above the set-up's own peak): ").append(String.join("; ", skipped))
+                    .append('\n');
+        }
         List<String> problems = new ArrayList<>();
         long bad = 0;
         for (Measured m : concat(peaks, sweeps)) {
@@ -400,8 +425,8 @@ public final class LoadDriver {
         return all;
     }
 
-    private static double roundNoop(List<Measured> peaks, int round) {
-        return peaks.stream().filter(m -> m.round() == round && m.target().equals("noop"))
+    private static double roundOf(List<Measured> peaks, int round, String target) {
+        return peaks.stream().filter(m -> m.round() == round && m.target().equals(target))
                 .mapToDouble(Measured::throughput).findFirst().orElse(Double.NaN);
     }
 
@@ -441,6 +466,15 @@ public final class LoadDriver {
 
     private static List<String> splitWords(String s) {
         return Arrays.stream(s.trim().split("\\s+")).filter(x -> !x.isEmpty()).toList();
+    }
+
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
     }
 
     static String cpuModel() {
