@@ -19,15 +19,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One simulated APISIX worker: an event loop over its own keep-alive connections to the runner
  * (one RPC at a time per connection, ExtraInfo answered inside the RPC, as nginx's cosockets do).
  * Closed loop: every connection sends its next request as soon as the previous one is answered.
- * Open loop: a pacer thread releases requests at a fixed rate; a request that finds every
- * connection busy waits in a queue, and that wait counts in its latency.
+ * Open loop: the loop releases requests at a fixed rate (checked whenever it wakes, at least every
+ * millisecond); a request that finds every connection busy waits in a queue, and that wait counts
+ * in its latency.
  */
 final class DriverWorker implements AutoCloseable {
 
@@ -110,7 +109,6 @@ final class DriverWorker implements AutoCloseable {
     private int inFlight;
     private final ArrayDeque<Conn> idle = new ArrayDeque<>();
     private final ArrayDeque<Long> pending = new ArrayDeque<>();
-    private final ConcurrentLinkedQueue<Long> released = new ConcurrentLinkedQueue<>();
 
     DriverWorker(int index, Path socket, int connections, long seed) throws IOException {
         this.index = index;
@@ -198,84 +196,55 @@ final class DriverWorker implements AutoCloseable {
         inFlight = 0;
         idle.clear();
         pending.clear();
-        released.clear();
         long start = System.nanoTime();
         measureStart = start + p.warmupNanos();
         measureEnd = measureStart + p.measureNanos();
-        Thread pacer = null;
-        if (p.ratePerSecond() > 0) {
+        boolean open = p.ratePerSecond() > 0;
+        double interval = open ? 1e9 / p.ratePerSecond() : 0;
+        long released = 0;
+        if (open) {
             idle.addAll(conns);
-            pacer = new Thread(() -> pace(start, p.ratePerSecond()), "pacer-" + index);
-            pacer.setDaemon(true);
-            pacer.start();
         } else {
             for (Conn c : conns) {
                 dispatch(c, System.nanoTime());
             }
         }
         long drainDeadline = Long.MAX_VALUE;
-        try {
-            while (true) {
-                long now = System.nanoTime();
-                if (!stopping && (now >= measureEnd || (seeding && pool.size() >= seedTarget))) {
-                    stopping = true;
-                    drainDeadline = now + 10_000_000_000L;
-                }
-                if (stopping && inFlight == 0) {
-                    break;
-                }
-                if (now > drainDeadline) {
-                    throw new IOException(inFlight + " RPC(s) still unanswered 10 s after the phase ended");
-                }
-                selector.select(50);
-                for (SelectionKey key : selector.selectedKeys()) {
-                    ((Conn) key.attachment()).onReadable();
-                }
-                selector.selectedKeys().clear();
-                if (pacer != null) {
-                    Long t;
-                    while ((t = released.poll()) != null) {
-                        if (!stopping) {
-                            pending.add(t);
-                        }
-                    }
-                    result.queuedMax = Math.max(result.queuedMax, pending.size());
-                    while (!stopping && !pending.isEmpty() && !idle.isEmpty()) {
-                        dispatch(idle.poll(), pending.poll());
-                    }
-                }
+        while (true) {
+            long now = System.nanoTime();
+            if (!stopping && (now >= measureEnd || (seeding && pool.size() >= seedTarget))) {
+                stopping = true;
+                drainDeadline = now + 10_000_000_000L;
             }
-        } finally {
-            if (pacer != null) {
-                pacer.interrupt();
+            if (stopping && inFlight == 0) {
+                break;
             }
+            if (now > drainDeadline) {
+                throw new IOException(inFlight + " RPC(s) still unanswered 10 s after the phase ended");
+            }
+            long timeoutMs = 50;
+            if (open && !stopping) {
+                // requests due by now are released; a request's latency starts when it is released,
+                // so the event loop's timer granularity is not counted, but waiting for a free
+                // connection is
+                while (start + (long) (released * interval) <= now) {
+                    pending.add(now);
+                    released++;
+                }
+                result.queuedMax = Math.max(result.queuedMax, pending.size());
+                while (!pending.isEmpty() && !idle.isEmpty()) {
+                    dispatch(idle.poll(), pending.poll());
+                }
+                long nextDue = start + (long) (released * interval);
+                timeoutMs = Math.max(1, Math.min(50, (nextDue - now + 999_999) / 1_000_000));
+            }
+            selector.select(timeoutMs);
+            for (SelectionKey key : selector.selectedKeys()) {
+                ((Conn) key.attachment()).onReadable();
+            }
+            selector.selectedKeys().clear();
         }
         return result;
-    }
-
-    private void pace(long start, double rate) {
-        double interval = 1e9 / rate;
-        long n = 0;
-        while (!Thread.currentThread().isInterrupted()) {
-            long due = start + (long) (n * interval);
-            long now = System.nanoTime();
-            if (now < due) {
-                LockSupport.parkNanos(due - now);
-                continue;
-            }
-            if (now >= measureEnd) {
-                return;
-            }
-            boolean any = false;
-            while (start + (long) (n * interval) <= now) {
-                released.add(now);
-                n++;
-                any = true;
-            }
-            if (any) {
-                selector.wakeup();
-            }
-        }
     }
 
     // ------------------------------------------------------------------ requests

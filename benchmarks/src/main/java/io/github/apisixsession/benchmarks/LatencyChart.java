@@ -32,7 +32,8 @@ final class LatencyChart {
     private static final Color[] COLORS = {
         new Color(0x55, 0x55, 0x55), new Color(0x1f, 0x77, 0xb4), new Color(0xff, 0x7f, 0x0e),
         new Color(0x2c, 0xa0, 0x2c), new Color(0x94, 0x67, 0xbd), new Color(0xd6, 0x27, 0x28)};
-    private static final double[] Y_TICKS = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500};
+    private static final double[] Y_TICKS = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500,
+        1000, 2000, 5000, 10000};
 
     private LatencyChart() {
     }
@@ -133,6 +134,7 @@ final class LatencyChart {
             List<LoadDriver.Measured> pts = new ArrayList<>(sweeps.stream().filter(m -> m.target().equals(t)).toList());
             pts.sort(Comparator.comparingDouble(LoadDriver.Measured::offered));
             g.setColor(c);
+            g.setClip(LEFT, TOP, plotW + 1, plotH + 1);
             for (int pass = 0; pass < 2; pass++) {
                 g.setStroke(pass == 0 ? solid : dashed);
                 int prevX = -1;
@@ -159,6 +161,7 @@ final class LatencyChart {
                 g.drawLine(x, TOP, x, TOP + plotH);
             }
             // legend
+            g.setClip(null);
             g.setStroke(solid);
             int lx = LEFT + plotW + 20;
             g.drawLine(lx, legendY, lx + 30, legendY);

@@ -50,7 +50,7 @@ public final class LoadDriver {
               --rounds N              closed-loop rounds (default 3)
               --warmup S / --duration S   seconds per closed-loop phase (default 5 / 10)
               --sweep LIST            open-loop loads as fractions of noop's peak
-                                      (default 0.1,0.25,0.5,0.75,0.9; "none" to skip)
+                                      (default 0.1,0.2,0.3,0.4,0.5,0.75; "none" to skip)
               --sweep-warmup S / --sweep-duration S   (default 2 / 8)
               --out DIR               where report.md, results.csv and latency-vs-load.png go
                                       (default benchmarks/target/load-<time>)
@@ -121,7 +121,7 @@ public final class LoadDriver {
         int rounds = intOpt("rounds", 3);
         long warmup = seconds(doubleOpt("warmup", 5));
         long duration = seconds(doubleOpt("duration", 10));
-        String sweepSpec = opt("sweep", "0.1,0.25,0.5,0.75,0.9");
+        String sweepSpec = opt("sweep", "0.1,0.2,0.3,0.4,0.5,0.75");
         double[] sweep = sweepSpec.equals("none") ? new double[0]
                 : splitList(sweepSpec).stream().mapToDouble(Double::parseDouble).toArray();
         long sweepWarmup = seconds(doubleOpt("sweep-warmup", 2));
