@@ -17,6 +17,7 @@ final class A6Connection implements Runnable, GatewayLink {
     private static final Logger LOG = LoggerFactory.getLogger(A6Connection.class);
 
     private final SocketChannel channel;
+    private final A6FrameReader reader;
     private final RpcDispatcher dispatcher;
     private final Runnable onExit;
     private boolean busy;
@@ -26,6 +27,7 @@ final class A6Connection implements Runnable, GatewayLink {
 
     A6Connection(SocketChannel channel, RpcDispatcher dispatcher, Runnable onExit) {
         this.channel = channel;
+        this.reader = new A6FrameReader(channel);
         this.dispatcher = dispatcher;
         this.onExit = onExit;
     }
@@ -48,7 +50,7 @@ final class A6Connection implements Runnable, GatewayLink {
 
     private void serve() throws IOException {
         while (true) {
-            A6Frame frame = A6Frame.read(channel);
+            A6Frame frame = reader.read();
             if (frame == null || !beginRpc()) {
                 return;
             }
@@ -92,7 +94,7 @@ final class A6Connection implements Runnable, GatewayLink {
         }
         try {
             A6Frame.write(channel, A6Frame.RPC_EXTRA_INFO, request);
-            A6Frame reply = A6Frame.read(channel);
+            A6Frame reply = reader.read();
             if (reply == null) {
                 throw new IOException("connection closed by the gateway");
             }

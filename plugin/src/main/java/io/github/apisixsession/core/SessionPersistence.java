@@ -133,6 +133,18 @@ final class SessionPersistence {
     }
 
     private static String storedPayload(byte[] stored) {
+        // the value this engine writes, ["<base64url>"], needs no JSON parser; anything else does
+        int n = stored.length;
+        if (n >= 4 && stored[0] == '[' && stored[1] == '"' && stored[n - 2] == '"' && stored[n - 1] == ']') {
+            boolean plain = true;
+            for (int i = 2; i < n - 2 && plain; i++) {
+                byte b = stored[i];
+                plain = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' || b == '_';
+            }
+            if (plain) {
+                return new String(stored, 2, n - 4, StandardCharsets.US_ASCII);
+            }
+        }
         try {
             JsonNode node = JSON.readTree(stored);
             if (node != null && node.isArray() && !node.isEmpty() && node.get(0).isTextual()) {

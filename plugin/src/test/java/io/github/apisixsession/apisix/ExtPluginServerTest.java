@@ -179,6 +179,19 @@ class ExtPluginServerTest {
     }
 
     @Test
+    void noopWithVarsFetchesThemAndStillChangesNothing() throws Exception {
+        start();
+        try (TestGateway gw = TestGateway.connect(socket())) {
+            long token = gw.prepareConf("k", "noop", "{\"vars\": [\"consumer_name\", \"request_id\"]}");
+            var ex = gw.reqCall(token, TestGateway.Request.get("/x"), Map.of("consumer_name", "anon"), null);
+            assertEquals(List.of("consumer_name", "request_id"), ex.varsAsked());
+            assertEquals(Action.NONE, ex.reqResp().actionType());
+            long plain = gw.prepareConf("k2", "noop", "not json");
+            assertEquals(List.of(), gw.reqCall(plain, TestGateway.Request.get("/x"), Map.of(), null).varsAsked());
+        }
+    }
+
+    @Test
     void requestViewKeepsRepeatedHeadersUtf8AndLooksUpCaseInsensitively() throws Exception {
         start();
         try (TestGateway gw = TestGateway.connect(socket())) {

@@ -3,6 +3,7 @@ package io.github.apisixsession.core.codec;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.InvalidAlgorithmParameterException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
@@ -37,6 +38,12 @@ public final class SessionCodec {
     private static final byte[] ENCRYPTION = "encryption:".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] AUTHENTICATION = "authentication:".getBytes(StandardCharsets.US_ASCII);
     private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * One AES-GCM {@link Cipher} per thread, initialised afresh for every message: looking the
+     * transformation up through the JCA providers ({@code Cipher.getInstance}) cost more than the
+     * decryption of a small session itself.
+     */
+    private static final ThreadLocal<Cipher> GCM = ThreadLocal.withInitial(SessionCodec::newGcm);
     private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
         try {
             return Mac.getInstance("HmacSHA256");
@@ -212,7 +219,7 @@ public final class SessionCodec {
         System.arraycopy(header.tag(), 0, input, ciphertext.length, SessionHeader.TAG_SIZE);
         byte[] plaintext;
         try {
-            Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+            Cipher cipher = GCM.get();
             cipher.init(Cipher.DECRYPT_MODE, new SecretKeySpec(keyIv, 0, KEY_SIZE, "AES"),
                     new GCMParameterSpec(SessionHeader.TAG_SIZE * 8, keyIv, KEY_SIZE, IV_SIZE));
             cipher.updateAAD(aad);
@@ -300,9 +307,17 @@ public final class SessionCodec {
         byte[] keyIv = deriveEncryptionKeyAndIv(ikmIndex, sid, kdf);
         byte[] sealed;
         try {
-            Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-            cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(keyIv, 0, KEY_SIZE, "AES"),
-                    new GCMParameterSpec(SessionHeader.TAG_SIZE * 8, keyIv, KEY_SIZE, IV_SIZE));
+            SecretKeySpec key = new SecretKeySpec(keyIv, 0, KEY_SIZE, "AES");
+            GCMParameterSpec gcm = new GCMParameterSpec(SessionHeader.TAG_SIZE * 8, keyIv, KEY_SIZE, IV_SIZE);
+            Cipher cipher = GCM.get();
+            try {
+                cipher.init(Cipher.ENCRYPT_MODE, key, gcm);
+            } catch (InvalidAlgorithmParameterException e) {
+                // the JDK refuses to encrypt twice in a row with one key and IV on one Cipher (only
+                // the same sid sealed twice gets here, e.g. in tests): a fresh instance accepts it
+                cipher = newGcm();
+                cipher.init(Cipher.ENCRYPT_MODE, key, gcm);
+            }
             cipher.updateAAD(h, 0, SessionHeader.AAD_SIZE);
             sealed = cipher.doFinal(body);
         } catch (GeneralSecurityException e) {
@@ -347,6 +362,14 @@ public final class SessionCodec {
         byte[] mac = calculateMac(ikmIndex, old.sid(), h, SessionHeader.MAC_OFFSET, binding.macSuffix(old.flags()));
         System.arraycopy(mac, 0, h, SessionHeader.MAC_OFFSET, SessionHeader.MAC_SIZE);
         return Base64Url.encode(h);
+    }
+
+    private static Cipher newGcm() {
+        try {
+            return Cipher.getInstance("AES/GCM/NoPadding");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES/GCM/NoPadding is not available", e);
+        }
     }
 
     /** A 32-byte random session id from a {@link java.security.SecureRandom}. */
