@@ -352,7 +352,8 @@ public final class RedisSessionStorage implements SessionStorage {
     }
 
     private StorageException failure(String operation, RuntimeException e) {
-        if (healthy) {
+        // a server error reply (WRONGTYPE, OOM, …) is not an outage: only the engine's warning logs it
+        if (healthy && !(e instanceof JedisDataException)) {
             healthy = false;
             LOG.warn("redis storage ({}) failing: {}", settings.describe(), describe(e));
         }

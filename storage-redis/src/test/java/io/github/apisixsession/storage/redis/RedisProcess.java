@@ -47,7 +47,7 @@ final class RedisProcess implements AutoCloseable {
     }
 
     /** Starts a server; {@code args} are extra {@code redis-server} options, e.g. {@code --appendonly yes}. */
-    static RedisProcess start(String... args) throws IOException {
+    static RedisProcess launch(String... args) throws IOException {
         Path dir = Files.createTempDirectory("redis-test-");
         RedisProcess r = new RedisProcess(dir, freePort(), List.of(args));
         r.start();
