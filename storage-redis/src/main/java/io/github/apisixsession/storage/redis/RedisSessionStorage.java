@@ -27,6 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.JedisCluster;
+import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.args.ExpiryOption;
 import redis.clients.jedis.exceptions.JedisConnectionException;
@@ -342,6 +343,10 @@ public final class RedisSessionStorage implements SessionStorage {
             } catch (JedisConnectionException e) {
                 if (attempt < attempts && staleConnection(e) && System.nanoTime() - start < budget && !closed) {
                     LOG.debug("redis storage ({}): dropped a dead pooled connection: {}", settings.describe(), describe(e));
+                    if (attempt == 1 && jedis instanceof JedisPooled pooled) {
+                        // the other idle connections died with it (a restart): drop them all at once
+                        pooled.getPool().clear();
+                    }
                     continue;
                 }
                 throw failure(operation, e);

@@ -24,12 +24,32 @@ final class RedisProcess implements AutoCloseable {
     private final Path dir;
     private final int port;
     private final List<String> extraArgs;
+    private final boolean sentinel;
     private Process process;
 
-    private RedisProcess(Path dir, int port, List<String> extraArgs) {
+    private RedisProcess(Path dir, int port, List<String> extraArgs, boolean sentinel) {
         this.dir = dir;
         this.port = port;
         this.extraArgs = List.copyOf(extraArgs);
+        this.sentinel = sentinel;
+    }
+
+    /** A sentinel monitoring {@code master} on 127.0.0.1:{@code masterPort} with quorum 1. */
+    static RedisProcess launchSentinel(String master, int masterPort) throws IOException {
+        Path dir = Files.createTempDirectory("redis-sentinel-");
+        int port = freePort();
+        Files.writeString(dir.resolve("sentinel.conf"), String.join("\n",
+                "port " + port,
+                "bind 127.0.0.1",
+                "dir " + dir,
+                "logfile " + dir.resolve("redis.log"),
+                "sentinel monitor " + master + " 127.0.0.1 " + masterPort + " 1",
+                "sentinel down-after-milliseconds " + master + " 1000",
+                "sentinel failover-timeout " + master + " 5000",
+                "sentinel parallel-syncs " + master + " 1", ""));
+        RedisProcess r = new RedisProcess(dir, port, List.of(), true);
+        r.start();
+        return r;
     }
 
     /** Whether {@code redis-server} is on the PATH. */
@@ -49,7 +69,7 @@ final class RedisProcess implements AutoCloseable {
     /** Starts a server; {@code args} are extra {@code redis-server} options, e.g. {@code --appendonly yes}. */
     static RedisProcess launch(String... args) throws IOException {
         Path dir = Files.createTempDirectory("redis-test-");
-        RedisProcess r = new RedisProcess(dir, freePort(), List.of(args));
+        RedisProcess r = new RedisProcess(dir, freePort(), List.of(args), false);
         r.start();
         return r;
     }
@@ -70,6 +90,12 @@ final class RedisProcess implements AutoCloseable {
 
     /** (Re)starts the server on the same port and dir, waiting until it answers PING. */
     void start() throws IOException {
+        if (sentinel) {
+            process = new ProcessBuilder("redis-server", dir.resolve("sentinel.conf").toString(), "--sentinel")
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
+            awaitPing();
+            return;
+        }
         List<String> cmd = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port),
                 "--bind", "127.0.0.1", "--dir", dir.toString(), "--save", "", "--appendonly", "no",
                 "--logfile", dir.resolve("redis.log").toString(), "--protected-mode", "no"));
@@ -103,6 +129,27 @@ final class RedisProcess implements AutoCloseable {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    /** Runs {@code redis-cli -p <port> args…} and returns its output. */
+    String cli(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p", Integer.toString(port)));
+        cmd.addAll(List.of(args));
+        return run(cmd);
+    }
+
+    static String run(List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IOException(cmd + " failed: " + new String(out, StandardCharsets.UTF_8));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+        return new String(out, StandardCharsets.UTF_8);
     }
 
     /** Sends one inline command and returns the first reply line (raw RESP). */
