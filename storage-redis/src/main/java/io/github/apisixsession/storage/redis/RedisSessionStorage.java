@@ -331,7 +331,10 @@ public final class RedisSessionStorage implements SessionStorage {
         long start = System.nanoTime();
         long budget = TimeUnit.MILLISECONDS.toNanos(settings.readTimeoutMillis());
         UnifiedJedis jedis = client();
-        int attempts = jedis instanceof JedisCluster ? 1 : settings.poolSize() + 1;
+        // Cluster: Jedis retries itself. Standalone: the pool is cleared after the first dead
+        // connection, so one retry gets a fresh one. Sentinel: the pool is out of reach, so every
+        // idle connection may have to be tried (each fails at once).
+        int attempts = jedis instanceof JedisCluster ? 1 : jedis instanceof JedisPooled ? 2 : settings.poolSize() + 1;
         for (int attempt = 1; ; attempt++) {
             try {
                 T result = call.apply(jedis);
@@ -406,12 +409,15 @@ public final class RedisSessionStorage implements SessionStorage {
         }
     }
 
-    /** A broken pooled connection fails at once; a timeout or a refused connect means Redis is away. */
+    /**
+     * A broken pooled connection fails at once; a timeout, a refused connect or a TLS failure means
+     * Redis is away or misconfigured, and retrying would only add waiting.
+     */
     private static boolean staleConnection(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof SocketTimeoutException || t instanceof ConnectException
                     || t instanceof NoRouteToHostException || t instanceof UnknownHostException
-                    || t instanceof NoSuchElementException) {
+                    || t instanceof NoSuchElementException || t instanceof javax.net.ssl.SSLException) {
                 return false;
             }
             String m = t.getMessage();
