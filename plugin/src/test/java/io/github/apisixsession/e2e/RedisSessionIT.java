@@ -1,0 +1,172 @@
+package io.github.apisixsession.e2e;
+
+import static io.github.apisixsession.e2e.E2e.assertIdentity;
+import static io.github.apisixsession.e2e.E2e.why;
+import static io.github.apisixsession.e2e.E2e.withCookies;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.CookieJar;
+import io.github.apisixsession.simulator.Exchange;
+import io.github.apisixsession.simulator.RunnerProcess;
+import io.github.apisixsession.simulator.SetCookie;
+import io.github.apisixsession.simulator.SimulatedApisix;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import redis.clients.jedis.JedisPooled;
+
+/**
+ * {@code "storage": "redis"} through the runner jar and the APISIX simulator, against the local
+ * Redis (127.0.0.1:6379, or REDIS_HOST/REDIS_PORT): login, cookie-only access, renewal, logout,
+ * all checked in Redis too. Each route uses its own random key prefix on the shared server.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RedisSessionIT {
+    static final String HOST = System.getenv().getOrDefault("REDIS_HOST", "127.0.0.1");
+    static final int PORT = Integer.parseInt(System.getenv().getOrDefault("REDIS_PORT", "6379"));
+
+    private final String prefix = "e2e-" + UUID.randomUUID();
+    private RunnerProcess runner;
+    private SimulatedApisix apisix;
+    private JedisPooled redis;
+
+    @BeforeAll
+    void start() {
+        redis = new JedisPooled(HOST, PORT);
+        try {
+            redis.ping();
+        } catch (RuntimeException e) {
+            redis.close();
+            String msg = "no Redis at " + HOST + ":" + PORT + " (bash .ci/run starts one)";
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                fail(msg);
+            }
+            abort(msg);
+        }
+        runner = E2e.start();
+        apisix = E2e.gateway(runner);
+        apisix.route(E2e.apisixRoute("/redis/*", "storage", "redis", "reject_status", 401,
+                "redis", redisConf(prefix + "-a")));
+        apisix.route(E2e.apisixRoute("/roll/*", "storage", "redis", "reject_status", 401, "rolling_timeout", 4,
+                "stale_ttl", 2, "redis", redisConf(prefix + "-r")));
+    }
+
+    private static Map<String, Object> redisConf(String prefix) {
+        return Map.of("host", HOST, "port", PORT, "prefix", prefix);
+    }
+
+    @AfterAll
+    void stop() {
+        if (apisix != null) {
+            apisix.close();
+        }
+        if (runner != null) {
+            runner.close();
+        }
+        if (redis != null) {
+            for (String k : redis.keys(prefix + "-*")) {
+                redis.del(k);
+            }
+            redis.close();
+        }
+    }
+
+    /** The Redis key of a cookie: [prefix:]session:<base64url SID>, the SID at header bytes 3–35. */
+    static String redisKey(String prefix, String cookieValue) {
+        byte[] header = Base64.getUrlDecoder().decode(cookieValue);
+        byte[] sid = Arrays.copyOfRange(header, 3, 35);
+        return prefix + ":session:" + Base64.getUrlEncoder().withoutPadding().encodeToString(sid);
+    }
+
+    @Test
+    void loginCookieOnlyAccessAndLogout() {
+        String p = prefix + "-a";
+        CookieJar jar = E2e.login(apisix, runner, "/redis/login");
+        String key = redisKey(p, jar.get("session"));
+        assertTrue(redis.exists(key), "the session is in Redis under " + key);
+        long ttl = redis.ttl(key);
+        assertTrue(ttl > 3590 && ttl <= 3600, "stored for rolling_timeout (3600 s), TTL " + ttl);
+        assertTrue(redis.get(key).matches("\\[\"[A-Za-z0-9_-]+\"]"), "lua-resty-session's value: " + redis.get(key));
+        String cookie = jar.get("session");
+        assertTrue(cookie.length() < 120, "the cookie holds only the header: " + cookie.length() + " chars");
+
+        Exchange ex = apisix.send(withCookies("/redis/data", jar));
+        assertIdentity(ex, runner, "fiona");
+
+        String oldCookie = jar.cookieHeader();
+        Exchange logout = apisix.send(ClientRequest.post("/redis/x?session_logout").cookies(jar));
+        assertEquals(200, logout.status(), why(logout, runner));
+        SetCookie expired = E2e.sessionSetCookie(logout);
+        assertNotNull(expired);
+        assertTrue(expired.deletes());
+        assertFalse(redis.exists(key), "logout deleted the Redis key");
+
+        Exchange replay = apisix.send(ClientRequest.get("/redis/data").cookie(oldCookie));
+        assertEquals(401, replay.status(), "the old cookie is dead\n" + why(replay, runner));
+        jar.update(logout.response());
+        assertNull(jar.get("session"));
+    }
+
+    @Test
+    void sessionsAreSharedThroughRedisByRunners() throws Exception {
+        CookieJar jar = E2e.login(apisix, runner, "/redis/login");
+        try (RunnerProcess second = E2e.start(); SimulatedApisix other = E2e.gateway(second)) {
+            other.route(E2e.apisixRoute("/redis/*", "storage", "redis", "reject_status", 401,
+                    "redis", redisConf(prefix + "-a")));
+            assertIdentity(other.send(withCookies("/redis/data", jar)), second, "fiona");
+        }
+    }
+
+    /** rolling_timeout 4: past 3 s a new id is issued; the old key is cut to stale_ttl (2 s). */
+    @Test
+    void renewalWritesANewKeyAndShortensTheOldOne() {
+        String p = prefix + "-r";
+        CookieJar jar;
+        long created;
+        while (true) {
+            long before = Instant.now().getEpochSecond();
+            jar = E2e.login(apisix, runner, "/roll/login");
+            created = Instant.now().getEpochSecond();
+            if (before == created) {
+                break;
+            }
+        }
+        String oldKey = redisKey(p, jar.get("session"));
+        assertTrue(redis.exists(oldKey));
+        String oldCookie = jar.cookieHeader();
+        E2e.sleepUntilEpochSecond(created + 4, 0.1);
+
+        Exchange ex = apisix.send(withCookies("/roll/data", jar));
+        assertIdentity(ex, runner, "fiona");
+        SetCookie renewed = E2e.sessionSetCookie(ex);
+        assertNotNull(renewed, "renewed\n" + why(ex, runner));
+        jar.update(ex.response());
+        String newKey = redisKey(p, jar.get("session"));
+        assertNotEquals(oldKey, newKey);
+        long oldTtl = redis.pttl(oldKey);
+        assertTrue(oldTtl > 0 && oldTtl <= 2000, "old key shortened to stale_ttl: PTTL " + oldTtl);
+        assertTrue(redis.pttl(newKey) > 3000, "new key keeps rolling_timeout");
+
+        assertIdentity(apisix.send(ClientRequest.get("/roll/data").cookie(oldCookie)), runner, "fiona");
+        assertIdentity(apisix.send(withCookies("/roll/data", jar)), runner, "fiona");
+        E2e.sleepSeconds(2.3);
+        assertFalse(redis.exists(oldKey), "the stale key expired");
+        Exchange stale = apisix.send(ClientRequest.get("/roll/data").cookie(oldCookie));
+        assertEquals(401, stale.status(), "the old cookie is dead after stale_ttl\n" + why(stale, runner));
+        assertNotEquals(oldCookie, jar.cookieHeader());
+    }
+}
