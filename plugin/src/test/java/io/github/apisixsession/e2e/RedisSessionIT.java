@@ -15,9 +15,16 @@ import static org.junit.jupiter.api.Assumptions.abort;
 import io.github.apisixsession.simulator.ClientRequest;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
+import io.github.apisixsession.simulator.KeyAuth;
+import io.github.apisixsession.simulator.Route;
 import io.github.apisixsession.simulator.RunnerProcess;
+import io.github.apisixsession.simulator.UpstreamResponse;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
@@ -61,8 +68,35 @@ class RedisSessionIT {
         apisix = E2e.gateway(runner);
         apisix.route(E2e.apisixRoute("/redis/*", "storage", "redis", "reject_status", 401,
                 "redis", redisConf(prefix + "-a")));
+        apisix.route(Route.uri("/example/*").keyAuth(KeyAuth.withAnonymous("anon"))
+                .postReq(E2e.session(exampleConf()))
+                .upstream(req -> UpstreamResponse.json("{\"ok\":true}")));
         apisix.route(E2e.apisixRoute("/roll/*", "storage", "redis", "reject_status", 401, "rolling_timeout", 4,
                 "stale_ttl", 2, "redis", redisConf(prefix + "-r")));
+    }
+
+    /**
+     * The route conf of configs/apisix-redis.yaml, pointed at the test's Redis: no password (the
+     * local server has none) and this run's prefix.
+     */
+    private String exampleConf() {
+        try {
+            Path yaml = Path.of(System.getProperty("user.dir")).resolveSibling("configs").resolve("apisix-redis.yaml");
+            String line = Files.readAllLines(yaml).stream().filter(l -> l.trim().startsWith("value: '"))
+                    .findFirst().orElseThrow();
+            String json = line.substring(line.indexOf('\'') + 1, line.lastIndexOf('\''));
+            @SuppressWarnings("unchecked")
+            Map<String, Object> conf = E2e.JSON.readValue(json, Map.class);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> redisConf = (Map<String, Object>) conf.get("redis");
+            assertEquals("$env://REDIS_PASSWORD", redisConf.remove("password"));
+            redisConf.put("host", HOST);
+            redisConf.put("port", PORT);
+            redisConf.put("prefix", prefix + "-x");
+            return E2e.json(conf);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static Map<String, Object> redisConf(String prefix) {
@@ -119,6 +153,13 @@ class RedisSessionIT {
         assertEquals(401, replay.status(), "the old cookie is dead\n" + why(replay, runner));
         jar.update(logout.response());
         assertNull(jar.get("session"));
+    }
+
+    @Test
+    void theExampleRouteConfigWorks() {
+        CookieJar jar = E2e.login(apisix, runner, "/example/login");
+        assertTrue(redis.exists(redisKey(prefix + "-x", jar.get("session"))));
+        assertIdentity(apisix.send(withCookies("/example/data", jar)), runner, "fiona");
     }
 
     @Test
