@@ -66,6 +66,9 @@ final class LocalRedis {
         Map<String, Object> m = new HashMap<>();
         m.put("host", HOST);
         m.put("port", PORT);
+        // generous: these tests check behaviour, not timeouts, and CI machines stall under load
+        m.put("connect_timeout", 3000);
+        m.put("read_timeout", 3000);
         for (int i = 0; i < kv.length; i += 2) {
             m.put((String) kv[i], kv[i + 1]);
         }

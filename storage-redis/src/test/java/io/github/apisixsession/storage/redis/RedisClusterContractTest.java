@@ -44,7 +44,8 @@ class RedisClusterContractTest extends SessionStorageContract {
 
     @BeforeEach
     void open() {
-        StorageConfig config = StorageConfig.of("redis", Map.of("nodes", cluster.nodesConfig(), "prefix", "cl"));
+        StorageConfig config = StorageConfig.of("redis", Map.of("nodes", cluster.nodesConfig(), "prefix", "cl",
+                "connect_timeout", 3000, "read_timeout", 3000));
         RedisSessionStorageProvider provider = new RedisSessionStorageProvider();
         provider.validate(config);
         storage = provider.create(config, StorageContext.system());

@@ -49,7 +49,7 @@ class RedisSentinelContractTest extends SessionStorageContract {
     void open() {
         StorageConfig config = StorageConfig.of("redis", Map.of(
                 "sentinels", List.of(Map.of("host", "127.0.0.1", "port", topology.sentinel.port())),
-                "master", "sessions", "prefix", "sn", "connect_timeout", 500, "read_timeout", 500));
+                "master", "sessions", "prefix", "sn", "connect_timeout", 3000, "read_timeout", 3000));
         storage = (RedisSessionStorage) new RedisSessionStorageProvider().create(config, StorageContext.system());
     }
 
