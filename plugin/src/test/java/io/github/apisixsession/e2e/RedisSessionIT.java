@@ -71,8 +71,8 @@ class RedisSessionIT {
         apisix.route(Route.uri("/example/*").keyAuth(KeyAuth.withAnonymous("anon"))
                 .postReq(E2e.session(exampleConf()))
                 .upstream(req -> UpstreamResponse.json("{\"ok\":true}")));
-        apisix.route(E2e.apisixRoute("/roll/*", "storage", "redis", "reject_status", 401, "rolling_timeout", 4,
-                "stale_ttl", 2, "redis", redisConf(prefix + "-r")));
+        apisix.route(E2e.apisixRoute("/roll/*", "storage", "redis", "reject_status", 401, "rolling_timeout", 16,
+                "stale_ttl", 1, "redis", redisConf(prefix + "-r")));
     }
 
     /**
@@ -172,7 +172,10 @@ class RedisSessionIT {
         }
     }
 
-    /** rolling_timeout 4: past 3 s a new id is issued; the old key is cut to stale_ttl (2 s). */
+    /**
+     * rolling_timeout 16: at 13 whole seconds (more than ceil(0.75 × 16) = 12) a new id is issued;
+     * the old key, which had about 3 s left, is cut to stale_ttl (1 s).
+     */
     @Test
     void renewalWritesANewKeyAndShortensTheOldOne() {
         String p = prefix + "-r";
@@ -187,27 +190,36 @@ class RedisSessionIT {
             }
         }
         String oldKey = redisKey(p, jar.get("session"));
-        assertTrue(redis.exists(oldKey));
+        long firstTtl = redis.pttl(oldKey);
+        assertTrue(firstTtl > 14_000 && firstTtl <= 16_000, "stored for rolling_timeout: PTTL " + firstTtl);
         String oldCookie = jar.cookieHeader();
-        E2e.sleepUntilEpochSecond(created + 4, 0.1);
+        E2e.sleepUntilEpochSecond(created + 13, 0.1);
 
         Exchange ex = apisix.send(withCookies("/roll/data", jar));
+        long renewedAt = System.nanoTime();
+        long oldTtl = redis.pttl(oldKey);
         assertIdentity(ex, runner, "fiona");
         SetCookie renewed = E2e.sessionSetCookie(ex);
         assertNotNull(renewed, "renewed\n" + why(ex, runner));
         jar.update(ex.response());
         String newKey = redisKey(p, jar.get("session"));
         assertNotEquals(oldKey, newKey);
-        long oldTtl = redis.pttl(oldKey);
-        assertTrue(oldTtl > 0 && oldTtl <= 2000, "old key shortened to stale_ttl: PTTL " + oldTtl);
-        assertTrue(redis.pttl(newKey) > 3000, "new key keeps rolling_timeout");
+        // about 3 s were left; stale_ttl cut it to 1 s (-2: already gone, which only the cut explains)
+        assertTrue(oldTtl <= 1000, "old key shortened to stale_ttl: PTTL " + oldTtl);
+        long newTtl = redis.pttl(newKey);
+        assertTrue(newTtl > 10_000, "the new key has the full rolling_timeout: PTTL " + newTtl);
 
-        assertIdentity(apisix.send(ClientRequest.get("/roll/data").cookie(oldCookie)), runner, "fiona");
-        assertIdentity(apisix.send(withCookies("/roll/data", jar)), runner, "fiona");
-        E2e.sleepSeconds(2.3);
+        Exchange old = apisix.send(ClientRequest.get("/roll/data").cookie(oldCookie));
+        if (System.nanoTime() - renewedAt < 800_000_000L) {
+            assertIdentity(old, runner, "fiona"); // within stale_ttl the old cookie still works
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (redis.exists(oldKey) && System.nanoTime() < deadline) {
+            E2e.sleepSeconds(0.1);
+        }
         assertFalse(redis.exists(oldKey), "the stale key expired");
         Exchange stale = apisix.send(ClientRequest.get("/roll/data").cookie(oldCookie));
         assertEquals(401, stale.status(), "the old cookie is dead after stale_ttl\n" + why(stale, runner));
-        assertNotEquals(oldCookie, jar.cookieHeader());
+        assertIdentity(apisix.send(withCookies("/roll/data", jar)), runner, "fiona");
     }
 }
