@@ -1,0 +1,218 @@
+package io.github.apisixsession.storage.redis;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.apisixsession.storage.StorageException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Redis down, slow or restarted, against a {@code redis-server} of the test's own: every call
+ * ends within the configured timeouts with a {@link StorageException}, and the storage recovers
+ * by itself, losing nothing.
+ */
+class RedisOutageTest {
+
+    /** Long enough that a loaded machine does not time out a healthy Redis. */
+    private static final int TIMEOUT = 800;
+    /** Generous: CI machines stall; what matters is that nothing waits for seconds. */
+    private static final long BOUND_MILLIS = TIMEOUT * 2L + TIMEOUT + 700;
+
+    private RedisProcess redis;
+    private RedisSessionStorage storage;
+
+    @BeforeEach
+    void start() throws Exception {
+        LocalRedis.requireBinaries();
+    }
+
+    @AfterEach
+    void stop() {
+        if (storage != null) {
+            storage.close();
+        }
+        if (redis != null) {
+            redis.close();
+        }
+    }
+
+    private RedisSessionStorage storage(int port, Object... kv) {
+        List<Object> all = new ArrayList<>(List.of("port", port, "connect_timeout", TIMEOUT, "read_timeout", TIMEOUT,
+                "pool_wait", TIMEOUT, "prefix", "outage"));
+        all.addAll(List.of(kv));
+        return new RedisSessionStorage(LocalRedis.settings(all.toArray()), Clock.systemUTC());
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static long timed(ThrowingRunnable r) throws Exception {
+        long start = System.nanoTime();
+        r.run();
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    }
+
+    @FunctionalInterface
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    @Test
+    void pausedRedisFailsEachCallWithinTheTimeoutAndKeepsItsSessions() throws Exception {
+        redis = RedisProcess.launch();
+        storage = storage(redis.port());
+        storage.set("session:before", bytes("kept"), Duration.ofHours(1));
+
+        redis.pause(); // SIGSTOP: connected sockets, no answers
+        try {
+            for (int i = 0; i < 3; i++) {
+                long took = timed(() -> assertThrows(StorageException.class, () -> storage.get("session:before")));
+                assertTrue(took < BOUND_MILLIS, "a call waited " + took + " ms");
+            }
+            long took = timed(() -> assertThrows(StorageException.class,
+                    () -> storage.set("session:during", bytes("x"), Duration.ofHours(1))));
+            assertTrue(took < BOUND_MILLIS, "a write waited " + took + " ms");
+        } finally {
+            redis.resume();
+        }
+
+        assertArrayEquals(bytes("kept"), storage.get("session:before").orElseThrow(), "recovered, nothing lost");
+    }
+
+    @Test
+    void concurrentCallsDuringAPauseAreBoundedByThePoolWait() throws Exception {
+        redis = RedisProcess.launch();
+        storage = storage(redis.port(), "pool_size", 2);
+        storage.set("session:a", bytes("v"), Duration.ofHours(1));
+        redis.pause();
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<Long>> calls = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                calls.add(pool.submit(() -> timed(() -> assertThrows(StorageException.class, () -> storage.get("session:a")))));
+            }
+            for (Future<Long> f : calls) {
+                long took = f.get(10, TimeUnit.SECONDS);
+                assertTrue(took < BOUND_MILLIS + TIMEOUT, "a call waited " + took + " ms");
+            }
+        } finally {
+            redis.resume();
+            pool.shutdownNow();
+        }
+        assertArrayEquals(bytes("v"), storage.get("session:a").orElseThrow());
+    }
+
+    @Test
+    void slowRedisTimesOut() throws Exception {
+        redis = RedisProcess.launch();
+        storage = storage(redis.port());
+        storage.set("session:a", bytes("v"), Duration.ofHours(1));
+        // every client's commands wait 3 s (CLIENT PAUSE answers at once, so the pause is in force)
+        assertEquals("+OK", redis.command("CLIENT", "PAUSE", "3000"));
+        long took = timed(() -> assertThrows(StorageException.class, () -> storage.get("session:a")));
+        assertTrue(took < BOUND_MILLIS, "waited " + took + " ms");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                assertArrayEquals(bytes("v"), storage.get("session:a").orElseThrow(), "nothing lost");
+                break;
+            } catch (StorageException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    @Test
+    void stoppedRedisFailsFastAndARestartWithItsDataIsPickedUpWithoutAFailedCall() throws Exception {
+        redis = RedisProcess.launch("--appendonly", "yes", "--appendfsync", "always");
+        storage = storage(redis.port(), "pool_size", 4);
+        storage.set("session:before", bytes("kept"), Duration.ofHours(1));
+        // fill the pool with idle connections, which the restart will break
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> calls = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                calls.add(pool.submit(() -> {
+                    storage.get("session:before");
+                    return null;
+                }));
+            }
+            for (Future<?> f : calls) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        redis.stop();
+        for (int i = 0; i < 3; i++) {
+            long took = timed(() -> assertThrows(StorageException.class, () -> storage.get("session:before")));
+            assertTrue(took < BOUND_MILLIS, "waited " + took + " ms");
+        }
+
+        redis.start(); // same port, same dir: the append-only file brings the sessions back
+        assertArrayEquals(bytes("kept"), storage.get("session:before").orElseThrow(), "no session lost");
+        storage.set("session:after", bytes("new"), Duration.ofHours(1));
+        assertArrayEquals(bytes("new"), storage.get("session:after").orElseThrow());
+    }
+
+    @Test
+    void restartWhileIdleCostsNoRequest() throws Exception {
+        redis = RedisProcess.launch("--appendonly", "yes", "--appendfsync", "always");
+        storage = storage(redis.port(), "pool_size", 4);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> calls = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                int n = i;
+                calls.add(pool.submit(() -> {
+                    storage.set("session:" + n, bytes("v" + n), Duration.ofHours(1));
+                    return null;
+                }));
+            }
+            for (Future<?> f : calls) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        redis.stop();
+        redis.start();
+        // every pooled connection is dead now; each call must still succeed at once
+        for (int i = 0; i < 4; i++) {
+            assertArrayEquals(bytes("v" + i), storage.get("session:" + i).orElseThrow());
+        }
+    }
+
+    @Test
+    void unreachableAtStartWorksOnceRedisIsThere() throws Exception {
+        int port = RedisProcess.freePort();
+        storage = storage(port);
+        long took = timed(() -> assertThrows(StorageException.class, () -> storage.get("session:a")));
+        assertTrue(took < BOUND_MILLIS, "waited " + took + " ms");
+        redis = RedisProcess.launch();
+        RedisSessionStorage other = storage(redis.port());
+        try {
+            other.set("session:a", bytes("v"), Duration.ofHours(1));
+            assertEquals("v", new String(other.get("session:a").orElseThrow(), StandardCharsets.UTF_8));
+        } finally {
+            other.close();
+        }
+    }
+}
