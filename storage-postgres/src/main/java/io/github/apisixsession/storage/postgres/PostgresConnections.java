@@ -47,6 +47,16 @@ final class PostgresConnections {
         return ds;
     }
 
+    /**
+     * For Flyway: unpooled (it opens the two or three connections it needs, whatever
+     * {@code pool_size}), and a socket timeout long enough for DDL: at least a minute.
+     */
+    static PGSimpleDataSource migrationDataSource(PostgresSettings s) {
+        PGSimpleDataSource ds = driverDataSource(s);
+        ds.setSocketTimeout((int) Math.max(60, s.queryTimeout().toSeconds()));
+        return ds;
+    }
+
     /** The request pool: {@code pool_size} connections, waits bounded by {@code connect_timeout}. */
     static HikariDataSource pool(PostgresSettings s) {
         HikariConfig c = new HikariConfig();

@@ -1,6 +1,5 @@
 package io.github.apisixsession.storage.postgres;
 
-import com.zaxxer.hikari.HikariDataSource;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageConfigException;
 import java.io.PrintStream;
@@ -116,7 +115,8 @@ public final class PostgresMigrateCommand {
                     + e.getMessage().substring(e.field().length() + 2));
             return EXIT_USAGE;
         }
-        try (HikariDataSource ds = PostgresConnections.pool(settings)) {
+        try {
+            javax.sql.DataSource ds = PostgresConnections.migrationDataSource(settings);
             if (check) {
                 int pending = PostgresMigrations.pending(ds, settings);
                 out.println(pending == 0

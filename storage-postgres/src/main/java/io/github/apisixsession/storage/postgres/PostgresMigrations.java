@@ -38,6 +38,7 @@ public final class PostgresMigrations {
     static Flyway flyway(DataSource dataSource, PostgresSettings settings) {
         return Flyway.configure(PostgresMigrations.class.getClassLoader())
                 .dataSource(dataSource)
+                .loggers(FlywayLogs.class.getName())
                 .locations(LOCATION)
                 .schemas(settings.schema())
                 .defaultSchema(settings.schema())

@@ -50,16 +50,18 @@ public final class PostgresSessionStorageProvider implements SessionStorageProvi
 
     /** A storage for {@code settings}: migrated (or checked), pooled, cleaning up. */
     public static PostgresSessionStorage open(PostgresSettings settings) throws StorageException {
+        if (settings.migrate()) {
+            try {
+                PostgresMigrations.Outcome outcome =
+                        PostgresMigrations.migrate(PostgresConnections.migrationDataSource(settings), settings);
+                LOG.info("postgres storage {}: {}", settings.describe(), outcome);
+            } catch (FlywayException | IllegalStateException e) {
+                throw new StorageException("postgres migration failed: " + PostgresConnections.describe(e), e);
+            }
+        }
         HikariDataSource pool = PostgresConnections.pool(settings);
         try {
-            if (settings.migrate()) {
-                try {
-                    PostgresMigrations.Outcome outcome = PostgresMigrations.migrate(pool, settings);
-                    LOG.info("postgres storage {}: {}", settings.describe(), outcome);
-                } catch (FlywayException | IllegalStateException e) {
-                    throw new StorageException("postgres migration failed: " + PostgresConnections.describe(e), e);
-                }
-            } else {
+            if (!settings.migrate()) {
                 checkTables(pool, settings);
             }
             PostgresSessionStorage storage = new PostgresSessionStorage(settings, pool,

@@ -15,15 +15,19 @@ final class PgTest {
     private PgTest() {
     }
 
-    /** This JVM's test database, default schema and prefix, migrate on, no background cleanup. */
+    /**
+     * This JVM's test database, default schema and prefix, migrate on, no background cleanup.
+     * Pool and timeouts are generous: the contract's 16 threads on a loaded 2-core machine must
+     * not time out waiting for a connection (the outage tests set tight bounds of their own).
+     */
     static PostgresSettings settings() {
         return settings(PostgresTestDatabase.get().database());
     }
 
     static PostgresSettings settings(String database) {
         PostgresTestDatabase pg = PostgresTestDatabase.get();
-        return new PostgresSettings(pg.jdbcUrl(database), pg.user(), pg.password(), "public", "apisix_", 8,
-                Duration.ofSeconds(2), Duration.ofSeconds(3), true, Duration.ZERO, 1000);
+        return new PostgresSettings(pg.jdbcUrl(database), pg.user(), pg.password(), "public", "apisix_", 16,
+                Duration.ofSeconds(15), Duration.ofSeconds(15), true, Duration.ZERO, 1000);
     }
 
     static PostgresSessionStorage open(PostgresSettings settings) throws Exception {

@@ -71,15 +71,13 @@ class PostgresMetadataTest {
     }
 
     @Test
-    void sessionsOfUsesThePrimaryKeyIndex() throws Exception {
+    void aSubjectsSessionsAreFoundThroughAnIndexLedByAudienceAndSubject() throws Exception {
         for (int i = 0; i < 200; i++) {
             storage.set(p + "s" + i, new byte[] {1}, Duration.ofHours(1), null, SessionMetadata.of("aud", p + "user" + (i % 20)));
         }
-        PgTest.update(database, "ANALYZE public.apisix_session_metadata");
-        String plan = String.join("\n", PgTest.strings(database, "EXPLAIN SELECT s.key, s.expires_at "
-                + "FROM public.apisix_session_metadata m JOIN public.apisix_sessions s ON s.key = m.key "
-                + "WHERE m.audience = 'aud' AND m.subject = '" + p + "user3' AND s.expires_at > now()"));
-        assertEquals(true, plan.contains("apisix_session_metadata_pkey"), plan);
         assertEquals(10, storage.sessionsOf("aud", p + "user3").size());
+        // the plan depends on table sizes; the index that makes the lookup cheap at scale must exist
+        String def = PgTest.strings(database, "SELECT indexdef FROM pg_indexes WHERE indexname = 'apisix_session_metadata_pkey'").get(0);
+        assertEquals(true, def.endsWith("(audience, subject, key)"), def);
     }
 }

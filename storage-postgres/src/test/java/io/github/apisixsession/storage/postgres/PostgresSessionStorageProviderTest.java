@@ -206,5 +206,6 @@ class PostgresSessionStorageProviderTest {
         String all = logs.toString(StandardCharsets.UTF_8);
         assertFalse(all.contains(db.password() == null ? SECRET : db.password()), all);
         assertTrue(all.contains("postgres storage"), all);
+        assertFalse(all.contains("jdbc:postgresql"), "no JDBC URL in the logs (Flyway logs it by default)\n" + all);
     }
 }

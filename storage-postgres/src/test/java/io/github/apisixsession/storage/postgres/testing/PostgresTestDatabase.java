@@ -123,13 +123,21 @@ public final class PostgresTestDatabase {
     }
 
     private synchronized void dropAll() {
-        for (String name : created) {
-            try (Connection c = connect(host, port, "postgres", user, password); Statement st = c.createStatement()) {
-                st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-            } catch (SQLException e) {
-                System.err.println("[postgres tests] could not drop " + name + ": " + e.getMessage());
+        long t0 = System.nanoTime();
+        try (Connection c = connect(host, port, "postgres", user, password); Statement st = c.createStatement()) {
+            st.execute("SET statement_timeout = '10s'");
+            for (String name : created) {
+                try {
+                    st.execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+                } catch (SQLException e) {
+                    System.err.println("[postgres tests] could not drop " + name + ": " + e.getMessage());
+                }
             }
+        } catch (SQLException e) {
+            System.err.println("[postgres tests] could not drop the test databases " + created + ": " + e.getMessage());
         }
+        System.err.printf("[postgres tests] dropped %d test database(s) in %.1f s%n", created.size(),
+                (System.nanoTime() - t0) / 1e9);
         created.clear();
     }
 
