@@ -19,6 +19,7 @@ import org.postgresql.ds.PGSimpleDataSource;
 final class PostgresConnections {
 
     static final String APPLICATION_NAME = "apisix-session";
+    static final int MIN_LOGIN_TIMEOUT_SECONDS = 10;
     private static final AtomicInteger POOLS = new AtomicInteger();
 
     private PostgresConnections() {
@@ -36,7 +37,10 @@ final class PostgresConnections {
         }
         int connectSeconds = ceilSeconds(s.connectTimeout().toMillis());
         ds.setConnectTimeout(connectSeconds);
-        ds.setLoginTimeout(connectSeconds);
+        // opening a connection (TCP, TLS, authentication, and in a cold JVM the driver's classes)
+        // may take longer than a request is willing to wait; requests are bounded by the pool's
+        // connection timeout, this only ends attempts that would otherwise never finish
+        ds.setLoginTimeout(Math.max(connectSeconds, MIN_LOGIN_TIMEOUT_SECONDS));
         ds.setSocketTimeout((int) s.queryTimeout().toSeconds());
         ds.setTcpKeepAlive(true);
         // server error details can quote values (session keys): keep them out of messages and logs

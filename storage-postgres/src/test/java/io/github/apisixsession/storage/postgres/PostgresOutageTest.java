@@ -24,7 +24,7 @@ class PostgresOutageTest {
     private static final Duration CONNECT = Duration.ofSeconds(1);
     private static final Duration QUERY = Duration.ofSeconds(1);
     /** Generous against a busy machine; what matters is that nothing waits indefinitely. */
-    private static final double BOUND_SECONDS = CONNECT.plus(QUERY).toMillis() / 1000.0 + 2.0;
+    private static final double BOUND_SECONDS = CONNECT.plus(QUERY).toMillis() / 1000.0 + 4.0;
 
     private TcpProxy proxy;
     private PostgresSessionStorage storage;

@@ -106,8 +106,8 @@ public final class PostgresTestDatabase {
         if (password != null) {
             p.setProperty("password", password);
         }
-        p.setProperty("connectTimeout", "3");
-        p.setProperty("loginTimeout", "3");
+        p.setProperty("connectTimeout", "15");
+        p.setProperty("loginTimeout", "15");
         return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, p);
     }
 
