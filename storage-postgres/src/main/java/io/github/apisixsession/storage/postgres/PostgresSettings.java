@@ -215,9 +215,4 @@ public record PostgresSettings(
                 + ", query " + queryTimeout + ", migrate " + migrate + ", cleanup " + cleanupInterval
                 + " x " + cleanupBatchSize + "]";
     }
-
-    /** A JDBC URL builder for tests and the migrate command. */
-    static String url(String host, int port, String database) {
-        return "jdbc:postgresql://" + host + ":" + port + "/" + database;
-    }
 }
