@@ -33,8 +33,9 @@ public final class RunnerMain {
     static final int EXIT_FAILURE = 1;
 
     private static final String USAGE = String.join(System.lineSeparator(),
-            "usage: java -jar apisix-session-runner.jar [run]",
-            "  run   serve APISIX's ext-plugin protocol (the default)",
+            "usage: java -jar apisix-session-runner.jar [run | migrate ...]",
+            "  run      serve APISIX's ext-plugin protocol (the default)",
+            "  migrate  apply the PostgreSQL storage's schema migrations and exit (migrate --help)",
             "environment:",
             "  APISIX_LISTEN_ADDRESS         unix:/absolute/path of the socket (required; set by APISIX)",
             "  APISIX_CONF_EXPIRE_TIME       conf token lifetime in seconds (default 3600; set by APISIX)",
@@ -44,7 +45,35 @@ public final class RunnerMain {
             "  SESSION_RUNNER_LIB_DIR        folder of extra jars (custom storages; default: lib/ next to the jar)",
             "  SESSION_METRICS_ADDRESS       loopback host:port for Prometheus metrics, e.g. 127.0.0.1:9464 (off by default)");
 
+    /**
+     * Commands that live in a bundled storage module, found by class name so the host has no
+     * compile-time dependency on them: {@code public static int run(String[] args,
+     * Map<String, String> env, PrintStream out, PrintStream err)}.
+     */
+    static final String MIGRATE_COMMAND = "io.github.apisixsession.storage.postgres.PostgresMigrateCommand";
+
     private RunnerMain() {
+    }
+
+    /** Runs {@code className}'s static {@code run(args, env, out, err)}; exit code 1 when it is not on the classpath. */
+    static int external(String className, String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        java.lang.reflect.Method run;
+        try {
+            run = Class.forName(className, true, RunnerMain.class.getClassLoader())
+                    .getMethod("run", String[].class, Map.class, PrintStream.class, PrintStream.class);
+        } catch (ClassNotFoundException | NoSuchMethodException | LinkageError e) {
+            err.println("apisix-session-runner: this command needs " + className + " on the classpath: " + e);
+            return EXIT_FAILURE;
+        }
+        try {
+            return (Integer) run.invoke(null, args, env, out, err);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            err.println("apisix-session-runner: " + e.getCause());
+            return EXIT_FAILURE;
+        } catch (IllegalAccessException | ClassCastException e) {
+            err.println("apisix-session-runner: cannot run " + className + ": " + e);
+            return EXIT_FAILURE;
+        }
     }
 
     public static void main(String[] args) {
@@ -63,6 +92,8 @@ public final class RunnerMain {
                 case "help", "-h", "--help":
                     out.println(USAGE);
                     return 0;
+                case "migrate":
+                    return external(MIGRATE_COMMAND, java.util.Arrays.copyOfRange(args, 1, args.length), env, out, err);
                 default:
                     err.println("unknown command: " + args[0]);
                     err.println(USAGE);

@@ -1,0 +1,211 @@
+package io.github.apisixsession.storage.postgres;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.apisixsession.storage.SessionStorage;
+import io.github.apisixsession.storage.SessionStorageProvider;
+import io.github.apisixsession.storage.StorageConfig;
+import io.github.apisixsession.storage.StorageConfigException;
+import io.github.apisixsession.storage.StorageContext;
+import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+
+/** The route's postgres object: defaults, errors naming fields, secrets, and create() end to end. */
+class PostgresSessionStorageProviderTest {
+
+    private static final String SECRET = "s3cr3t-pa55word-never-shown";
+    private final PostgresSessionStorageProvider provider = new PostgresSessionStorageProvider();
+
+    private static StorageConfig pg(Object... kv) {
+        Map<String, Object> m = new HashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return StorageConfig.of("postgres", m);
+    }
+
+    private static StorageContext env(Map<String, String> vars) {
+        return new StorageContext(Clock.systemUTC(), vars::get);
+    }
+
+    private StorageConfigException rejected(StorageConfig c) {
+        return assertThrows(StorageConfigException.class, () -> provider.validate(c));
+    }
+
+    @Test
+    void isDiscoveredByServiceLoaderAsPostgres() {
+        List<SessionStorageProvider> found = ServiceLoader.load(SessionStorageProvider.class).stream()
+                .map(ServiceLoader.Provider::get).filter(p -> p.name().equals("postgres")).toList();
+        assertEquals(1, found.size());
+        assertTrue(found.get(0) instanceof PostgresSessionStorageProvider);
+    }
+
+    @Test
+    void defaults() {
+        PostgresSettings s = PostgresSettings.parse(pg("database", "apisix"), name -> null);
+        assertEquals("jdbc:postgresql://127.0.0.1:5432/apisix", s.jdbcUrl());
+        assertEquals("public", s.schema());
+        assertEquals("apisix_", s.tablePrefix());
+        assertEquals("apisix_sessions", s.sessionsTable());
+        assertEquals("apisix_session_metadata", s.metadataTable());
+        assertEquals("apisix_session_schema_history", s.historyTable());
+        assertEquals(10, s.poolSize());
+        assertEquals(Duration.ofSeconds(2), s.connectTimeout());
+        assertEquals(Duration.ofSeconds(3), s.queryTimeout());
+        assertTrue(s.migrate());
+        assertEquals(Duration.ofSeconds(60), s.cleanupInterval());
+        assertEquals(1000, s.cleanupBatchSize());
+        assertEquals(null, s.username());
+        assertEquals(null, s.password());
+    }
+
+    @Test
+    void everyOption() {
+        PostgresSettings s = PostgresSettings.parse(pg("host", "db.internal", "port", 6432, "database", "sessions",
+                "username", "apisix", "password", "$env://PG_PASSWORD", "schema", "gateway", "table_prefix", "gw_",
+                "pool_size", 20, "connect_timeout", 0.5, "query_timeout", 4, "migrate", false,
+                "cleanup_interval", 300, "cleanup_batch_size", 500), Map.of("PG_PASSWORD", SECRET)::get);
+        assertEquals("jdbc:postgresql://db.internal:6432/sessions", s.jdbcUrl());
+        assertEquals("apisix", s.username());
+        assertEquals(SECRET, s.password());
+        assertEquals("gateway", s.schema());
+        assertEquals("gw_sessions", s.sessionsTable());
+        assertEquals(20, s.poolSize());
+        assertEquals(Duration.ofMillis(500), s.connectTimeout());
+        assertEquals(Duration.ofSeconds(4), s.queryTimeout());
+        assertFalse(s.migrate());
+        assertEquals(Duration.ofMinutes(5), s.cleanupInterval());
+        assertEquals(500, s.cleanupBatchSize());
+    }
+
+    @Test
+    void jdbcUrlInsteadOfHostPortDatabase() {
+        String url = "jdbc:postgresql://a:1,b:2/db?sslmode=require&targetServerType=primary";
+        PostgresSettings s = PostgresSettings.parse(pg("jdbc_url", url), name -> null);
+        assertEquals(url, s.jdbcUrl());
+        StorageConfigException both = rejected(pg("jdbc_url", url, "host", "x"));
+        assertEquals("postgres.host", both.field());
+    }
+
+    @Test
+    void badJdbcUrlIsRejectedWithoutEchoingIt() {
+        for (String bad : List.of("jdbc:mysql://h/db?password=" + SECRET, "postgres://h/db?password=" + SECRET)) {
+            StorageConfigException e = rejected(pg("jdbc_url", bad));
+            assertEquals("postgres.jdbc_url", e.field());
+            assertFalse(e.getMessage().contains(SECRET), e.getMessage());
+        }
+    }
+
+    @Test
+    void fieldErrorsNameTheField() {
+        assertEquals("postgres.database", rejected(pg()).field());
+        assertEquals("postgres.databse", rejected(pg("databse", "x")).field());
+        assertEquals("postgres.port", rejected(pg("database", "d", "port", 70000)).field());
+        assertEquals("postgres.port", rejected(pg("database", "d", "port", "5432")).field());
+        assertEquals("postgres.pool_size", rejected(pg("database", "d", "pool_size", 0)).field());
+        assertEquals("postgres.schema", rejected(pg("database", "d", "schema", "Public")).field());
+        assertEquals("postgres.schema", rejected(pg("database", "d", "schema", "x; drop table y")).field());
+        assertEquals("postgres.table_prefix", rejected(pg("database", "d", "table_prefix", "a-b")).field());
+        assertEquals("postgres.table_prefix", rejected(pg("database", "d", "table_prefix", "x".repeat(31))).field());
+        assertEquals("postgres.connect_timeout", rejected(pg("database", "d", "connect_timeout", 0.1)).field());
+        assertEquals("postgres.query_timeout", rejected(pg("database", "d", "query_timeout", 1.5)).field());
+        assertEquals("postgres.migrate", rejected(pg("database", "d", "migrate", "yes")).field());
+        assertEquals("postgres.cleanup_interval", rejected(pg("database", "d", "cleanup_interval", 0.5)).field());
+        assertEquals("postgres.cleanup_batch_size", rejected(pg("database", "d", "cleanup_batch_size", 0)).field());
+        assertEquals("postgres.host", rejected(pg("database", "d", "host", "a b")).field());
+        // an empty prefix and cleanup off are allowed
+        provider.validate(pg("database", "d", "table_prefix", "", "cleanup_interval", 0));
+    }
+
+    @Test
+    void passwordFromAnUnsetVariableIsAConfigErrorAtCreateNotAtValidate() {
+        StorageConfig c = pg("database", "d", "password", "$env://NOPE");
+        provider.validate(c);
+        StorageConfigException e = assertThrows(StorageConfigException.class,
+                () -> provider.create(c, env(Map.of())));
+        assertEquals("postgres.password", e.field());
+    }
+
+    @Test
+    void settingsNeverPrintThePasswordOrTheUrl() {
+        PostgresSettings s = PostgresSettings.parse(pg("jdbc_url", "jdbc:postgresql://h:5/db?password=" + SECRET,
+                "password", SECRET), name -> null);
+        assertFalse(s.toString().contains(SECRET), s.toString());
+        assertFalse(s.describe().contains(SECRET), s.describe());
+        assertEquals("h:5/db public.apisix_*", s.describe());
+    }
+
+    @Test
+    void createWorksAgainstTheTestDatabase() throws Exception {
+        PostgresTestDatabase db = PostgresTestDatabase.get();
+        Map<String, Object> m = new HashMap<>(Map.of("host", db.host(), "port", db.port(), "database", db.database(),
+                "username", db.user(), "cleanup_interval", 0));
+        if (db.password() != null) {
+            m.put("password", "$env://PGPW");
+        }
+        StorageConfig c = StorageConfig.of("postgres", m);
+        provider.validate(c);
+        try (SessionStorage s = provider.create(c, env(db.password() == null ? Map.of() : Map.of("PGPW", db.password())))) {
+            s.set("provider-test:k", new byte[] {9}, Duration.ofMinutes(1));
+            assertArrayEquals(new byte[] {9}, s.get("provider-test:k").orElseThrow());
+            assertTrue(s.supportsMetadata());
+        }
+    }
+
+    @Test
+    void unreachableDatabaseFailsCreateWithinTheConnectTimeoutAndShowsNoSecret() {
+        StorageConfig c = pg("jdbc_url", "jdbc:postgresql://127.0.0.1:1/db?password=" + SECRET, "password", SECRET,
+                "connect_timeout", 1);
+        PrintStream savedErr = System.err;
+        ByteArrayOutputStream logs = new ByteArrayOutputStream();
+        long t0 = System.nanoTime();
+        StorageException e;
+        try {
+            System.setErr(new PrintStream(logs, true, StandardCharsets.UTF_8));
+            e = assertThrows(StorageException.class, () -> provider.create(c, env(Map.of())));
+        } finally {
+            System.setErr(savedErr);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(seconds < 5, "bounded by connect_timeout, took " + seconds);
+        assertTrue(e.getMessage().startsWith("postgres migration failed"), e.getMessage());
+        assertFalse(e.getMessage().contains(SECRET), e.getMessage());
+        String all = logs.toString(StandardCharsets.UTF_8);
+        assertFalse(all.contains(SECRET), all);
+    }
+
+    @Test
+    void migrationLogsDoNotShowAPasswordCarriedByTheUrl() throws Exception {
+        PostgresTestDatabase db = PostgresTestDatabase.get();
+        // the server trusts local connections, so the password in the URL is never checked, only carried
+        String url = db.jdbcUrl() + "?user=" + db.user() + "&password=" + (db.password() == null ? SECRET : db.password());
+        PrintStream savedErr = System.err;
+        ByteArrayOutputStream logs = new ByteArrayOutputStream();
+        try {
+            System.setErr(new PrintStream(logs, true, StandardCharsets.UTF_8));
+            try (SessionStorage s = provider.create(pg("jdbc_url", url, "cleanup_interval", 0), env(Map.of()))) {
+                s.get("x");
+            }
+        } finally {
+            System.setErr(savedErr);
+        }
+        String all = logs.toString(StandardCharsets.UTF_8);
+        assertFalse(all.contains(db.password() == null ? SECRET : db.password()), all);
+        assertTrue(all.contains("postgres storage"), all);
+        assertFalse(all.contains("jdbc:postgresql"), "no JDBC URL in the logs (Flyway logs it by default)\n" + all);
+    }
+}
