@@ -46,7 +46,27 @@ class ParityLogoutIT {
                 new StorageCase("memory-hashed", Map.of("storage", "memory", "hash_subject", true,
                         "hash_storage_key", true)),
                 // the other devices' remember cookies must not bring their sessions back
-                new StorageCase("memory-remember", Map.of("storage", "memory", "remember", true)));
+                new StorageCase("memory-remember", Map.of("storage", "memory", "remember", true)),
+                new StorageCase("redis", Map.of("storage", "redis", "redis", Map.of("host", "127.0.0.1",
+                        "port", 6379, "prefix", REDIS_PREFIX))),
+                new StorageCase("postgres", Map.of("storage", "postgres", "postgres",
+                        PostgresStorageIT.postgres(postgresDatabase()))));
+    }
+
+    private static final String REDIS_PREFIX = "parity-logout-" + java.util.UUID.randomUUID();
+    private static String postgresDatabase;
+
+    /** One fresh database for this class's postgres routes. */
+    private static synchronized String postgresDatabase() {
+        if (postgresDatabase == null) {
+            try {
+                postgresDatabase = io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase.get()
+                        .createDatabase("parity");
+            } catch (java.sql.SQLException e) {
+                throw new IllegalStateException("PostgreSQL is needed for the postgres case: " + e.getMessage(), e);
+            }
+        }
+        return postgresDatabase;
     }
 
     record StorageCase(String name, Map<String, Object> conf) {
@@ -58,7 +78,7 @@ class ParityLogoutIT {
 
     @BeforeAll
     void start() {
-        runner = E2e.start();
+        runner = PostgresStorageIT.startRunner();
         apisix = E2e.gatewayWithGeorge(runner)
                 .route(E2e.apisixRoute("/get-logout/*", "logout_methods", List.of("GET"), "reject_status", 401))
                 .route(E2e.apisixRoute("/bye/*", "logout_query_arg", "bye", "reject_status", 401))

@@ -1,0 +1,99 @@
+package io.github.apisixsession.apisix;
+
+import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.SessionConfig;
+import io.github.apisixsession.core.SessionConfigParser;
+import io.github.apisixsession.core.SessionEngine;
+import io.github.apisixsession.core.SessionMetrics;
+import io.github.apisixsession.core.SessionRoute;
+import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.storage.StorageContext;
+import io.github.apisixsession.storage.StorageException;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code java -jar apisix-session-runner.jar sessions list|revoke --subject alice --config route.json}:
+ * lists or revokes every session of a subject in a route's storage, for operators ("log this user
+ * out everywhere"). The route config is the {@code session} conf value (JSON) of the route; it
+ * needs a server-side storage and {@code store_metadata: true}.
+ */
+final class SessionsCommand {
+
+    static final String USAGE = String.join(System.lineSeparator(),
+            "usage: java -jar apisix-session-runner.jar sessions list|revoke --subject NAME --config ROUTE.json",
+            "  list    print the live sessions of NAME (storage key and expiry)",
+            "  revoke  delete every session of NAME: they are refused from the next request on",
+            "  --config  the route's session conf value (JSON), e.g. the file you keep it in;",
+            "            it needs a server-side storage and \"store_metadata\": true; $env:// secrets are read",
+            "            from this process's environment");
+
+    private SessionsCommand() {
+    }
+
+    static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.length == 0 || "--help".equals(args[0]) || "-h".equals(args[0])) {
+            (args.length == 0 ? err : out).println(USAGE);
+            return args.length == 0 ? RunnerMain.EXIT_USAGE : 0;
+        }
+        String action = args[0];
+        String subject = null;
+        String configFile = null;
+        for (int i = 1; i < args.length; i++) {
+            if ("--subject".equals(args[i]) && i + 1 < args.length) {
+                subject = args[++i];
+            } else if ("--config".equals(args[i]) && i + 1 < args.length) {
+                configFile = args[++i];
+            } else {
+                err.println("sessions: unexpected argument " + args[i]);
+                err.println(USAGE);
+                return RunnerMain.EXIT_USAGE;
+            }
+        }
+        if (!("list".equals(action) || "revoke".equals(action)) || subject == null || subject.isEmpty()
+                || configFile == null) {
+            err.println(USAGE);
+            return RunnerMain.EXIT_USAGE;
+        }
+        String json;
+        try {
+            json = Files.readString(Path.of(configFile), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            err.println("sessions: cannot read " + configFile + ": " + e.getMessage());
+            return RunnerMain.EXIT_USAGE;
+        }
+        SessionStorages storages = SessionStorages.discover(new StorageContext(Clock.systemUTC(), env::get));
+        try (SessionEngine engine = new SessionEngine(Clock.systemUTC(), storages, SessionMetrics.NONE)) {
+            SessionConfig config = new SessionConfigParser(env::get, storages.names(), "unused").parse(json);
+            if (config.cookieStorage() || !config.storeMetadata()) {
+                err.println("sessions: the route must use a server-side storage with \"store_metadata\": true "
+                        + "(sessions created without it are not listed)");
+                return RunnerMain.EXIT_USAGE;
+            }
+            SessionRoute route = engine.prepare(config);
+            if ("list".equals(action)) {
+                Map<String, Instant> sessions = new TreeMap<>(engine.sessionsOf(route, subject));
+                sessions.forEach((key, expiry) -> out.println(key + "\t" + expiry));
+                out.println(sessions.size() + " session(s) of " + subject + " in audience " + config.audience());
+            } else {
+                int revoked = engine.revokeSessionsOf(route, subject);
+                out.println(revoked + " session(s) of " + subject + " revoked in audience " + config.audience());
+            }
+            return 0;
+        } catch (ConfigException e) {
+            err.println("sessions: " + configFile + ": " + e.getMessage());
+            return RunnerMain.EXIT_USAGE;
+        } catch (StorageException e) {
+            err.println("sessions: storage " + e.getMessage());
+            return RunnerMain.EXIT_FAILURE;
+        }
+    }
+}
