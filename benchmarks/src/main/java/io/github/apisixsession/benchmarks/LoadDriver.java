@@ -123,7 +123,7 @@ public final class LoadDriver {
         long duration = seconds(doubleOpt("duration", 10));
         String sweepSpec = opt("sweep", "0.1,0.2,0.3,0.4,0.5,0.75");
         double[] sweep = sweepSpec.equals("none") ? new double[0]
-                : splitList(sweepSpec).stream().mapToDouble(Double::parseDouble).toArray();
+                : Arrays.stream(sweepSpec.split(",")).map(String::trim).mapToDouble(Double::parseDouble).toArray();
         long sweepWarmup = seconds(doubleOpt("sweep-warmup", 2));
         long sweepDuration = seconds(doubleOpt("sweep-duration", 8));
         Path out = Path.of(opt("out", "benchmarks/target/load-"
@@ -460,8 +460,10 @@ public final class LoadDriver {
         return (long) (s * 1e9);
     }
 
-    private static List<String> splitList(String s) {
-        return Arrays.stream(s.split(",(?![^{]*})")).map(String::trim).filter(x -> !x.isEmpty()).toList();
+    /** Splits at commas that start a new item (a name), not those inside a NAME=JSON item. */
+    static List<String> splitList(String s) {
+        return Arrays.stream(s.split(",(?![^{]*})(?=\\s*[A-Za-z][\\w-]*\\s*(?:=|,|$))")).map(String::trim)
+                .filter(x -> !x.isEmpty()).toList();
     }
 
     private static List<String> splitWords(String s) {
