@@ -1,12 +1,8 @@
 package io.github.apisixsession.core;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.Ticker;
 
 import java.time.Clock;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -18,28 +14,7 @@ final class FailureCounts {
     private final Cache<String, Counter> counts;
 
     FailureCounts(Clock clock, long capacity) {
-        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
-        this.counts = Caffeine.newBuilder()
-                .ticker(ticker)
-                .executor(Runnable::run)
-                .maximumSize(capacity)
-                .expireAfter(new Expiry<String, Counter>() {
-                    @Override
-                    public long expireAfterCreate(String key, Counter c, long currentTime) {
-                        return TimeUnit.SECONDS.toNanos(c.lifetimeSeconds);
-                    }
-
-                    @Override
-                    public long expireAfterUpdate(String key, Counter c, long currentTime, long currentDuration) {
-                        return currentDuration;
-                    }
-
-                    @Override
-                    public long expireAfterRead(String key, Counter c, long currentTime, long currentDuration) {
-                        return currentDuration;
-                    }
-                })
-                .build();
+        this.counts = ExpiringCache.build(clock, capacity, c -> c.lifetimeSeconds);
     }
 
     /** Adds one failure; returns the count so far. */

@@ -1,15 +1,11 @@
 package io.github.apisixsession.core;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.Ticker;
 import io.github.apisixsession.core.SessionPersistence.Saved;
 import io.github.apisixsession.core.codec.SessionCodecException;
 import io.github.apisixsession.storage.StorageException;
 
 import java.time.Clock;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Renewals in flight and just done, so that concurrent requests carrying the same cookie past its
@@ -22,28 +18,7 @@ final class Renewals {
     private final Cache<Key, Entry> done;
 
     Renewals(Clock clock, long capacity) {
-        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
-        this.done = Caffeine.newBuilder()
-                .ticker(ticker)
-                .executor(Runnable::run)
-                .maximumSize(capacity)
-                .expireAfter(new Expiry<Key, Entry>() {
-                    @Override
-                    public long expireAfterCreate(Key key, Entry e, long currentTime) {
-                        return TimeUnit.SECONDS.toNanos(e.keepSeconds);
-                    }
-
-                    @Override
-                    public long expireAfterUpdate(Key key, Entry e, long currentTime, long currentDuration) {
-                        return currentDuration;
-                    }
-
-                    @Override
-                    public long expireAfterRead(Key key, Entry e, long currentTime, long currentDuration) {
-                        return currentDuration;
-                    }
-                })
-                .build();
+        this.done = ExpiringCache.build(clock, capacity, e -> e.keepSeconds);
     }
 
     /** What a renewal does: save the session under a new id. */

@@ -1,12 +1,8 @@
 package io.github.apisixsession.core;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
-import com.github.benmanes.caffeine.cache.Ticker;
 
 import java.time.Clock;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Session ids logged out while their cookie-stored session is still cryptographically valid.
@@ -20,28 +16,7 @@ final class RevokedSessions {
     private final Cache<String, Long> revoked;
 
     RevokedSessions(Clock clock, long capacity) {
-        Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
-        this.revoked = Caffeine.newBuilder()
-                .ticker(ticker)
-                .executor(Runnable::run)
-                .maximumSize(capacity)
-                .expireAfter(new Expiry<String, Long>() {
-                    @Override
-                    public long expireAfterCreate(String key, Long seconds, long currentTime) {
-                        return TimeUnit.SECONDS.toNanos(seconds);
-                    }
-
-                    @Override
-                    public long expireAfterUpdate(String key, Long seconds, long currentTime, long currentDuration) {
-                        return TimeUnit.SECONDS.toNanos(seconds);
-                    }
-
-                    @Override
-                    public long expireAfterRead(String key, Long seconds, long currentTime, long currentDuration) {
-                        return currentDuration;
-                    }
-                })
-                .build();
+        this.revoked = ExpiringCache.build(clock, capacity, seconds -> seconds);
     }
 
     /** Remembers {@code sessionId} for {@code seconds} (at least one). */

@@ -346,36 +346,11 @@ public final class SessionEngine implements AutoCloseable {
 
         // ------------------------------------------------------------ save, refresh, touch
 
-        /** A new session id for {@code entry}, keeping the previous session's other audiences. */
+        /** A login: see {@link SessionEngine#startSession}. */
         private OpenSession create(OpenSession previous, SessionEntry entry)
                 throws StorageException, SessionCodecException, GatewayException {
-            List<SessionEntry> entries = new ArrayList<>();
-            if (previous != null) {
-                for (SessionEntry e : previous.entries()) {
-                    if (!e.audience().equals(entry.audience())) {
-                        entries.add(e);
-                    }
-                }
-            }
-            entries.add(entry);
-            Saved saved = persistence.save(Kind.SESSION, null, entries, now, now, binding());
-            if (previous != null) {
-                // the previous session may have belonged to someone else: it must not stay usable
-                if (persistence.serverSide()) {
-                    persistence.delete(previous);
-                } else {
-                    revoked.revoke(previous.sessionId(),
-                            persistence.remainingLifetime(Kind.SESSION, previous.header(), now) + 1);
-                }
-            }
-            transport.sendSession(saved.chunks(), previous == null ? 0 : persistence.chunkCount(previous), now,
-                    lifetime(saved.session()), responseHeaders);
-            if (config.remember().enabled()) {
-                Saved remember = persistence.save(Kind.REMEMBER, null, entries, now, now, binding());
-                transport.sendRemember(remember.chunks(), now, responseHeaders);
-            }
-            metrics.created();
-            return saved.session();
+            return startSession(route, previous, previous == null ? 0 : persistence.chunkCount(previous), entry, now,
+                    binding(), responseHeaders);
         }
 
         /** lua-resty-session's refresh: a new id past 75% of the rolling timeout, else a touch. */
@@ -574,38 +549,13 @@ public final class SessionEngine implements AutoCloseable {
                 Binding binding = responseBinding(config, response);
                 String previousToken = response.variable(transport.tokenVariable());
                 OpenSession previous = openPrevious(route, previousToken, response, binding, now);
-                // as a login in the request phase: the cookie's other audiences stay, and the
-                // replaced session (maybe someone else's) must not stay usable
-                List<SessionEntry> entries = new ArrayList<>();
-                if (previous != null) {
-                    for (SessionEntry e : previous.entries()) {
-                        if (!e.audience().equals(config.audience())) {
-                            entries.add(e);
-                        }
-                    }
-                }
-                entries.add(entry);
-                Saved saved = persistence.save(Kind.SESSION, null, entries, now, now, binding);
-                if (previous != null) {
-                    if (persistence.serverSide()) {
-                        persistence.delete(previous);
-                    } else {
-                        revoked.revoke(previous.sessionId(),
-                                persistence.remainingLifetime(Kind.SESSION, previous.header(), now) + 1);
-                    }
-                }
                 // a smaller session than the one the client had must expire the unused chunks
-                transport.sendSession(saved.chunks(), persistence.chunkCountOf(previousToken), now,
-                        persistence.remainingLifetime(Kind.SESSION, saved.session().header(), now), out);
-                if (config.remember().enabled()) {
-                    Saved remember = persistence.save(Kind.REMEMBER, null, entries, now, now, binding);
-                    transport.sendRemember(remember.chunks(), now, out);
-                }
+                OpenSession saved = startSession(route, previous, persistence.chunkCountOf(previousToken), entry, now,
+                        binding, out);
                 if (config.stickyCookieName() != null) {
                     transport.sendSticky(entry.family(), out);
                 }
-                addSessionHeaders(config, config.responseHeaders(), saved.session().header(), entry, now, out);
-                metrics.created();
+                addSessionHeaders(config, config.responseHeaders(), saved.header(), entry, now, out);
             } catch (StorageException e) {
                 LOG.warn("session storage {} failed to write at login: {}", config.storage(), e.getMessage());
                 return new ResponseDecision(config.storageErrorStatus(), List.of(
@@ -623,6 +573,43 @@ public final class SessionEngine implements AutoCloseable {
             out.add(new HttpHeader("Set-Cookie", c));
         }
         return new ResponseDecision(0, out);
+    }
+
+    /**
+     * A login: a new session id for {@code entry}, keeping the previous session's other audiences.
+     * The previous session may have belonged to someone else, so it is retired (deleted, or
+     * refused here for cookie storage); chunks it used beyond the new ones are expired.
+     */
+    private OpenSession startSession(SessionRoute route, OpenSession previous, int previousChunks, SessionEntry entry,
+                                     long now, Binding binding, List<HttpHeader> out)
+            throws StorageException, SessionCodecException {
+        SessionPersistence persistence = route.persistence();
+        List<SessionEntry> entries = new ArrayList<>();
+        if (previous != null) {
+            for (SessionEntry e : previous.entries()) {
+                if (!e.audience().equals(entry.audience())) {
+                    entries.add(e);
+                }
+            }
+        }
+        entries.add(entry);
+        Saved saved = persistence.save(Kind.SESSION, null, entries, now, now, binding);
+        if (previous != null) {
+            if (persistence.serverSide()) {
+                persistence.delete(previous);
+            } else {
+                revoked.revoke(previous.sessionId(),
+                        persistence.remainingLifetime(Kind.SESSION, previous.header(), now) + 1);
+            }
+        }
+        route.transport().sendSession(saved.chunks(), previousChunks, now,
+                persistence.remainingLifetime(Kind.SESSION, saved.session().header(), now), out);
+        if (route.config().remember().enabled()) {
+            Saved remember = persistence.save(Kind.REMEMBER, null, entries, now, now, binding);
+            route.transport().sendRemember(remember.chunks(), now, out);
+        }
+        metrics.created();
+        return saved.session();
     }
 
     /**
