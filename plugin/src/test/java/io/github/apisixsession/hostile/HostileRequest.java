@@ -43,6 +43,11 @@ final class HostileRequest implements RequestView {
         return this;
     }
 
+    @Override
+    public String toString() {
+        return method + " " + path + " args=" + args + " headers=" + headers + " vars=" + variables;
+    }
+
     public String method() {
         return method;
     }
