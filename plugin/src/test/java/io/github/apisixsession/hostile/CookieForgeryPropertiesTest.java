@@ -144,6 +144,16 @@ class CookieForgeryPropertiesTest {
         return normalized(v).startsWith(aliceMemory);
     }
 
+    /**
+     * Cookie storage reads the header from the start and the payload from the end, as
+     * lua-resty-session does ({@code sub(cookie, -data_size)}): characters inserted between the two
+     * are ignored. Accepted is only the real header followed, at the end, by the real payload.
+     */
+    private boolean sameCookie(String v) {
+        String n = normalized(v);
+        return n.startsWith(aliceCookie.substring(0, 110)) && n.endsWith(aliceCookie.substring(110));
+    }
+
     private Outcome outcome(SessionRoute route, String cookieHeader, boolean sameAsReal) throws Exception {
         RequestDecision d = h.engine.onRequest(route, HostileRequest.get().cookie(cookieHeader));
         String s = subject(d);
@@ -172,7 +182,10 @@ class CookieForgeryPropertiesTest {
     record Mutation(int op, int a, int b, char c, int bit) {
         String apply(String s) {
             int len = s.length();
-            int i = len == 0 ? 0 : Math.floorMod(a, len);
+            if (len == 0) {
+                return op % 2 == 0 ? "" : String.valueOf(c);
+            }
+            int i = Math.floorMod(a, len);
             int j = len == 0 ? 0 : Math.floorMod(b, len);
             StringBuilder sb = new StringBuilder(s);
             switch (op) {
@@ -193,7 +206,7 @@ class CookieForgeryPropertiesTest {
                 case 10 -> { return new StringBuilder(s).reverse().toString(); }
                 default -> {                                                      // several flips
                     for (int k = 0; k <= bit; k++) {
-                        int p = Math.floorMod(a * 31 + k * 7919 + b, len);
+                        int p = Math.floorMod(a * 31 + k * 7919 + b, sb.length());
                         sb.setCharAt(p, (char) (sb.charAt(p) ^ (1 << (k % 7))));
                     }
                 }
@@ -226,7 +239,7 @@ class CookieForgeryPropertiesTest {
                     for (Mutation m : ms) {
                         v = m.apply(v);
                     }
-                    return outcome(cookieA, "session=" + v, normalized(v).equals(aliceCookie));
+                    return outcome(cookieA, "session=" + v, sameCookie(v));
                 });
         HostileRun.run("mutated-memory-storage", mutations(), m -> {
             String v = m.apply(aliceMemory);
@@ -327,7 +340,7 @@ class CookieForgeryPropertiesTest {
                                 new SessionCodec.Timeouts(900, 3600, 86400), T0 + 1);
                         String payload = CookieChunker.join("session", v, ver.header().dataSize(), n -> null);
                         byte[] plain = codec.decrypt(ver, payload, KeyDerivation.HKDF);
-                        return v.equals(aliceCookie) && plain.length > 0 ? Outcome.ACCEPTED_SAME : Outcome.FORGERY;
+                        return sameCookie(v) && plain.length > 0 ? Outcome.ACCEPTED_SAME : Outcome.FORGERY;
                     } catch (SessionCodecException expected) {
                         return Outcome.REJECTED;
                     }
