@@ -103,6 +103,10 @@ final class SessionPersistence {
         String payload;
         String storageKey = null;
         if (serverSide()) {
+            if (token.length() != SessionHeader.ENCODED_SIZE) {
+                // lua-resty-session ignores anything after the header; we accept only the header
+                throw new SessionCodecException("invalid session header");
+            }
             storageKey = storageKey(kind, header.sid());
             byte[] stored = timedGet(storageKey);
             if (stored == null) {
@@ -113,11 +117,17 @@ final class SessionPersistence {
                 throw new SessionCodecException("unable to json decode session");
             }
         } else if (config.lookup().source() == SessionConfig.TokenLookup.Source.COOKIE) {
+            if (CookieChunker.chunkCount(name(kind), header.dataSize()) == 1
+                    && token.length() != SessionHeader.ENCODED_SIZE + header.dataSize()) {
+                // lua-resty-session reads the payload from the end and ignores what lies between;
+                // we accept only the header followed by exactly the payload
+                throw new SessionCodecException("invalid session payload");
+            }
             payload = CookieChunker.join(name(kind), token, header.dataSize(), chunks);
         } else {
-            // headers and query arguments carry the whole value: read from the end, as lua does
+            // headers and query arguments carry exactly the header and the payload
             int size = header.dataSize();
-            if (token.length() < SessionHeader.ENCODED_SIZE + size) {
+            if (token.length() != SessionHeader.ENCODED_SIZE + size) {
                 throw new SessionCodecException("invalid session payload");
             }
             payload = token.substring(token.length() - size);

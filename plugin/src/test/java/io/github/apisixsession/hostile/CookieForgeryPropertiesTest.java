@@ -137,23 +137,26 @@ class CookieForgeryPropertiesTest {
     }
 
     /**
-     * Server-side storage reads only the first 110 characters, as lua-resty-session does
-     * ({@code sub(cookie, 1, 110)}): characters after the real header are ignored, not trusted.
+     * Server-side storage accepts exactly the 110-character header (lua-resty-session would ignore
+     * characters after it; the engine refuses them).
      */
     private boolean sameHeader(String v) {
-        return normalized(v).startsWith(aliceMemory);
+        return normalized(v).equals(aliceMemory);
     }
 
     /**
-     * Cookie storage reads the header from the start and the payload from the end, as
-     * lua-resty-session does ({@code sub(cookie, -data_size)}): characters inserted between the two
-     * are ignored. Accepted is only the real header followed, at the end, by the real payload.
+     * Cookie storage accepts exactly the header followed by the payload (lua-resty-session reads the
+     * payload from the end and would ignore characters inserted between the two; the engine
+     * refuses them).
      */
     private boolean sameCookie(String v) {
-        return sameCookieRaw(normalized(v));
+        return normalized(v).equals(aliceCookie);
     }
 
-    /** The same rule on a value handed to the codec directly, without the cookie parser. */
+    /**
+     * The rule on a value handed to the codec directly, without the engine: the codec itself reads
+     * like lua-resty-session (header from the start, payload from the end).
+     */
     private boolean sameCookieRaw(String v) {
         return v.startsWith(aliceCookie.substring(0, 110)) && v.endsWith(aliceCookie.substring(110));
     }

@@ -3,6 +3,7 @@ package io.github.apisixsession.storage.postgres;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.output.MigrateResult;
 
@@ -53,10 +54,31 @@ public final class PostgresMigrations {
                 .load();
     }
 
-    /** Applies the pending scripts. */
+    /**
+     * Applies the pending scripts. Runners that start together can race on a schema that needs a
+     * baseline: one creates the history table while another finds it empty and gives up ("already
+     * exists, and is empty"). The scripts are idempotent and Flyway locks the applying itself, so a
+     * short, jittered retry settles it.
+     */
     public static Outcome migrate(DataSource dataSource, PostgresSettings settings) {
         Flyway flyway = flyway(dataSource, settings);
-        MigrateResult result = flyway.migrate();
+        MigrateResult result;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                result = flyway.migrate();
+                break;
+            } catch (FlywayException e) {
+                if (attempt >= 4) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100L * attempt + java.util.concurrent.ThreadLocalRandom.current().nextInt(100));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
         String from = result.initialSchemaVersion == null ? "none" : result.initialSchemaVersion;
         String to = result.targetSchemaVersion != null ? result.targetSchemaVersion : current(flyway);
         return new Outcome(settings.schema(), from, to, result.migrationsExecuted);
