@@ -191,7 +191,7 @@ public final class SessionEngine implements AutoCloseable {
             }
             if (config.rejectStatus() > 0) {
                 metrics.rejected(Rejection.REFUSED);
-                return jsonResponse(config.rejectStatus(), List.of(), "no valid session");
+                return jsonResponse(config.rejectStatus(), "no valid session");
             }
             transport.rewriteRequestCookies(request, null, requestChanges);
             return proceed();
@@ -854,12 +854,11 @@ public final class SessionEngine implements AutoCloseable {
 
     private static RequestDecision storageFailure(SessionConfig config, String operation, StorageException e) {
         LOG.warn("session storage {} failed to {}: {}", config.storage(), operation, e.getMessage());
-        return jsonResponse(config.storageErrorStatus(), List.of(), "session storage unavailable");
+        return jsonResponse(config.storageErrorStatus(), "session storage unavailable");
     }
 
-    static RequestDecision.Respond jsonResponse(int status, List<HttpHeader> extra, String message) {
-        List<HttpHeader> headers = new ArrayList<>(extra);
-        headers.add(new HttpHeader("Content-Type", "application/json"));
+    static RequestDecision.Respond jsonResponse(int status, String message) {
+        List<HttpHeader> headers = List.of(new HttpHeader("Content-Type", "application/json"));
         byte[] body = JSON.createObjectNode().put("message", message).toString().getBytes(StandardCharsets.UTF_8);
         return new RequestDecision.Respond(status, headers, body);
     }
