@@ -315,7 +315,8 @@ public final class SessionEngine implements AutoCloseable {
                 }
                 Saved renewed = persistence.save(Kind.REMEMBER, remembered, remembered.entries(),
                         remembered.header().creationTime(), now, binding());
-                transport.sendRemember(renewed.chunks(), remembered.header().creationTime(), responseHeaders);
+                transport.sendRemember(renewed.chunks(), persistence.chunkCount(remembered),
+                        remembered.header().creationTime(), responseHeaders);
                 Saved session = persistence.save(Kind.SESSION, null, remembered.entries(), now, now, binding());
                 transport.sendSession(session.chunks(), 0, now, lifetime(session.session()), responseHeaders);
                 metrics.created();
@@ -349,7 +350,8 @@ public final class SessionEngine implements AutoCloseable {
         /** A login: see {@link SessionEngine#startSession}. */
         private OpenSession create(OpenSession previous, SessionEntry entry)
                 throws StorageException, SessionCodecException, GatewayException {
-            return startSession(route, previous, previous == null ? 0 : persistence.chunkCount(previous), entry, now,
+            return startSession(route, previous, previous == null ? 0 : persistence.chunkCount(previous),
+                    config.remember().enabled() ? cookies.get(config.remember().cookieName()) : null, entry, now,
                     binding(), responseHeaders);
         }
 
@@ -550,8 +552,10 @@ public final class SessionEngine implements AutoCloseable {
                 String previousToken = response.variable(transport.tokenVariable());
                 OpenSession previous = openPrevious(route, previousToken, response, binding, now);
                 // a smaller session than the one the client had must expire the unused chunks
-                OpenSession saved = startSession(route, previous, persistence.chunkCountOf(previousToken), entry, now,
-                        binding, out);
+                String previousRemember = config.remember().enabled()
+                        ? responseCookie(response, config.remember().cookieName()) : null;
+                OpenSession saved = startSession(route, previous, persistence.chunkCountOf(previousToken),
+                        previousRemember, entry, now, binding, out);
                 if (config.stickyCookieName() != null) {
                     transport.sendSticky(entry.family(), out);
                 }
@@ -580,8 +584,9 @@ public final class SessionEngine implements AutoCloseable {
      * The previous session may have belonged to someone else, so it is retired (deleted, or
      * refused here for cookie storage); chunks it used beyond the new ones are expired.
      */
-    private OpenSession startSession(SessionRoute route, OpenSession previous, int previousChunks, SessionEntry entry,
-                                     long now, Binding binding, List<HttpHeader> out)
+    private OpenSession startSession(SessionRoute route, OpenSession previous, int previousChunks,
+                                     String previousRemember, SessionEntry entry, long now, Binding binding,
+                                     List<HttpHeader> out)
             throws StorageException, SessionCodecException {
         SessionPersistence persistence = route.persistence();
         List<SessionEntry> entries = new ArrayList<>();
@@ -606,7 +611,8 @@ public final class SessionEngine implements AutoCloseable {
                 persistence.remainingLifetime(Kind.SESSION, saved.session().header(), now), out);
         if (route.config().remember().enabled()) {
             Saved remember = persistence.save(Kind.REMEMBER, null, entries, now, now, binding);
-            route.transport().sendRemember(remember.chunks(), now, out);
+            route.transport().sendRemember(remember.chunks(),
+                    persistence.chunkCountOf(Kind.REMEMBER, previousRemember), now, out);
         }
         metrics.created();
         return saved.session();

@@ -244,7 +244,8 @@ final class SessionPersistence {
 
     /** How many cookies a session of this header occupies (for expiring the chunks). */
     int chunkCount(OpenSession session) {
-        if (serverSide() || config.lookup().source() != SessionConfig.TokenLookup.Source.COOKIE) {
+        if (serverSide() || (session.kind() == Kind.SESSION
+                && config.lookup().source() != SessionConfig.TokenLookup.Source.COOKIE)) {
             return 1;
         }
         try {
@@ -259,11 +260,16 @@ final class SessionPersistence {
      * chunked), from its unverified header: for expiring the chunks a new session does not use.
      */
     int chunkCountOf(String previousToken) {
-        if (serverSide() || config.lookup().source() != SessionConfig.TokenLookup.Source.COOKIE
-                || previousToken == null || previousToken.isEmpty()) {
+        return chunkCountOf(Kind.SESSION, previousToken);
+    }
+
+    /** {@link #chunkCountOf(String)} for a token of either kind (the remember cookie is always a cookie). */
+    int chunkCountOf(Kind kind, String previousToken) {
+        if (serverSide() || previousToken == null || previousToken.isEmpty()
+                || (kind == Kind.SESSION && config.lookup().source() != SessionConfig.TokenLookup.Source.COOKIE)) {
             return 1;
         }
-        return CookieChunker.chunkCountOf(name(Kind.SESSION), previousToken);
+        return CookieChunker.chunkCountOf(name(kind), previousToken);
     }
 
     /** Seconds until the session (of this kind) ends by its rolling or absolute timeout. */

@@ -83,9 +83,10 @@ final class TokenTransport {
 
     /**
      * The remember cookie: persistent, {@code Expires} at creation + remember_rolling_timeout and
-     * {@code Max-Age} the full timeout, as lua-resty-session sends it.
+     * {@code Max-Age} the full timeout, as lua-resty-session sends it; chunks the previous remember
+     * cookie used beyond them are expired.
      */
-    void sendRemember(List<CookieChunker.Chunk> chunks, long creationTime, List<HttpHeader> out) {
+    void sendRemember(List<CookieChunker.Chunk> chunks, int previousChunks, long creationTime, List<HttpHeader> out) {
         long maxAge = config.remember().rollingTimeout();
         if (maxAge == 0 || maxAge > SessionPersistence.MAX_TTL) {
             maxAge = SessionPersistence.MAX_TTL;
@@ -94,6 +95,9 @@ final class TokenTransport {
         for (CookieChunker.Chunk chunk : chunks) {
             out.add(setCookie(SetCookieRenderer.renderPersistent(chunk.name(), chunk.value(), remember,
                     creationTime + maxAge, maxAge)));
+        }
+        for (int i = chunks.size() + 1; i <= previousChunks; i++) {
+            out.add(setCookie(SetCookieRenderer.renderExpired(config.remember().cookieName() + i, remember)));
         }
     }
 

@@ -306,6 +306,54 @@ class SessionEngineFeaturesTest extends EngineTestBase {
     }
 
     @Test
+    void aSmallerRememberCookieExpiresTheChunksOfTheLargerOneItReplaces() throws Exception {
+        SessionRoute route = route("\"identity\":\"upstream\",\"compression_threshold\":0,\"remember\":true,"
+                + "\"remember_safety\":\"None\"");
+        List<HttpHeader> big = new ArrayList<>(List.of(new HttpHeader("X-Session-Subject", "alice")));
+        for (int i = 0; i < 10; i++) {
+            big.add(new HttpHeader("X-Session-Data-Field-" + i, "x".repeat(900)));
+        }
+        List<HttpHeader> first = engine.onResponse(route, response(200, big)).headers();
+        int chunks = (int) setCookies(first).stream().filter(c -> c.startsWith("remember")).count();
+        assertTrue(chunks >= 3, setCookies(first).toString());
+        String firstRemember = cookieNamed(first, "remember").substring("remember=".length());
+
+        // a small login over the large remember cookie: its chunks 2… are expired
+        ResponseView smallLogin = new ResponseView() {
+            public int status() {
+                return 200;
+            }
+
+            public List<HttpHeader> headers() {
+                return List.of(new HttpHeader("X-Session-Subject", "alice"));
+            }
+
+            public String variable(String name) {
+                return "cookie_remember".equals(name) ? firstRemember : "";
+            }
+        };
+        List<HttpHeader> second = engine.onResponse(route, smallLogin).headers();
+        assertFalse(setCookieNamed(second, "remember").contains("Max-Age=0"), setCookies(second).toString());
+        for (int i = 2; i <= chunks; i++) {
+            assertTrue(setCookieNamed(second, "remember" + i).contains("Max-Age=0"), setCookies(second).toString());
+        }
+
+        // a restore renews the remember cookie in the same size: nothing of it is expired
+        StringBuilder all = new StringBuilder();
+        for (String c : setCookies(first)) {
+            if (c.startsWith("remember")) {
+                all.append(all.length() == 0 ? "" : "; ").append(c, 0, c.indexOf(';'));
+            }
+        }
+        List<HttpHeader> restored = proceed(engine.onRequest(route, TestRequest.get("/").cookie(all.toString())))
+                .responseHeaders();
+        for (int i = 1; i <= chunks; i++) {
+            String name = i == 1 ? "remember" : "remember" + i;
+            assertFalse(setCookieNamed(restored, name).contains("Max-Age=0"), setCookies(restored).toString());
+        }
+    }
+
+    @Test
     void anUpstreamLoginBindsTheSessionToTheLoginRequest() throws Exception {
         SessionRoute route = route("\"identity\":\"upstream\",\"bind\":[\"user-agent\"]");
         ResponseDecision login = engine.onResponse(route, responseWithVariables(200,
