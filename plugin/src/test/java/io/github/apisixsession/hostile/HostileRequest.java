@@ -14,6 +14,7 @@ final class HostileRequest implements RequestView {
     final Map<String, List<String>> args = new HashMap<>();
     final List<HttpHeader> headers = new ArrayList<>();
     final Map<String, String> variables = new HashMap<>();
+    String remoteAddress = "127.0.0.1";
 
     HostileRequest(String method, String path) {
         this.method = method;
@@ -35,6 +36,11 @@ final class HostileRequest implements RequestView {
 
     HostileRequest arg(String name, String value) {
         args.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+        return this;
+    }
+
+    HostileRequest from(String address) {
+        remoteAddress = address;
         return this;
     }
 
@@ -75,7 +81,7 @@ final class HostileRequest implements RequestView {
     }
 
     public String remoteAddress() {
-        return "127.0.0.1";
+        return remoteAddress;
     }
 
     public String variable(String name) {
