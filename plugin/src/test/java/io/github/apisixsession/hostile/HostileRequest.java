@@ -15,6 +15,7 @@ final class HostileRequest implements RequestView {
     final List<HttpHeader> headers = new ArrayList<>();
     final Map<String, String> variables = new HashMap<>();
     String remoteAddress = "127.0.0.1";
+    byte[] body = new byte[0];
 
     HostileRequest(String method, String path) {
         this.method = method;
@@ -36,6 +37,11 @@ final class HostileRequest implements RequestView {
 
     HostileRequest arg(String name, String value) {
         args.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+        return this;
+    }
+
+    HostileRequest body(byte[] bytes) {
+        body = bytes;
         return this;
     }
 
@@ -89,6 +95,6 @@ final class HostileRequest implements RequestView {
     }
 
     public byte[] body() {
-        return new byte[0];
+        return body;
     }
 }
