@@ -66,8 +66,9 @@ public final class MemoryFill {
         double seconds = (System.nanoTime() - start) / 1e9;
         long after = usedAfterGc(memory);
         // the same config gives the same shared storage instance the route uses
-        long size = ((io.github.apisixsession.storage.memory.MemorySessionStorage) storages.obtain("memory",
-                route.config().storageConfig())).size();
+        SessionStorages.Lease lease = storages.lease("memory", route.config().storageConfig());
+        long size = ((io.github.apisixsession.storage.memory.MemorySessionStorage) lease.storage()).size();
+        lease.release();
         System.out.printf(Locale.ROOT, "max heap %d MB; %d logins in %.1f s (%.1f µs each); %d entries stored "
                         + "(cookie %d chars)%n", Runtime.getRuntime().maxMemory() >> 20, sessions, seconds,
                 seconds * 1e6 / sessions, size, cookieLength);

@@ -1,5 +1,7 @@
 package io.github.apisixsession.apisix;
 
+import io.github.apisixsession.core.SessionStorages;
+
 import com.github.benmanes.caffeine.cache.Ticker;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -112,6 +114,7 @@ public record HostSettings(
         if (capacity < 1) {
             throw new IllegalArgumentException("SESSION_RUNNER_CONF_CAPACITY must be at least 1");
         }
+        storageIdleClose(env); // read by the session plugin; a bad value stops the start here
         String modeText = env.getOrDefault("SESSION_RUNNER_SOCKET_MODE", DEFAULT_SOCKET_MODE).trim();
         Set<PosixFilePermission> mode;
         try {
@@ -145,6 +148,19 @@ public record HostSettings(
             }
         }
         return set;
+    }
+
+    /**
+     * {@code SESSION_RUNNER_STORAGE_IDLE_CLOSE}: seconds a storage no route uses stays open
+     * (default 60; at least 1).
+     */
+    static Duration storageIdleClose(Map<String, String> env) {
+        long seconds = nonNegative(env, "SESSION_RUNNER_STORAGE_IDLE_CLOSE",
+                SessionStorages.DEFAULT_IDLE_CLOSE.toSeconds());
+        if (seconds < 1) {
+            throw new IllegalArgumentException("SESSION_RUNNER_STORAGE_IDLE_CLOSE must be at least 1");
+        }
+        return Duration.ofSeconds(seconds);
     }
 
     private static long nonNegative(Map<String, String> env, String name, long fallback) {

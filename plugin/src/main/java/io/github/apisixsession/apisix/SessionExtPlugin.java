@@ -25,7 +25,17 @@ public final class SessionExtPlugin implements ExtPlugin<SessionRoute> {
 
     /** As discovered by {@link java.util.ServiceLoader}: system clock, environment and storages. */
     public SessionExtPlugin() {
-        this(Clock.systemUTC(), SessionStorages.discover(StorageContext.system()), PrometheusMetrics.shared());
+        this(Clock.systemUTC(), SessionStorages.discover(StorageContext.system(), idleClose()),
+                PrometheusMetrics.shared());
+    }
+
+    /** As the host validated it at start (a bad value outside the runner falls back to the default). */
+    private static java.time.Duration idleClose() {
+        try {
+            return HostSettings.storageIdleClose(System.getenv());
+        } catch (IllegalArgumentException e) {
+            return SessionStorages.DEFAULT_IDLE_CLOSE;
+        }
     }
 
     public SessionExtPlugin(Clock clock, SessionStorages storages, SessionMetrics metrics) {

@@ -92,21 +92,28 @@ public final class SessionEngine implements AutoCloseable {
     /** Builds the per-token state: codec keys, cookie attributes and the shared storage. */
     public SessionRoute prepare(SessionConfig config) throws ConfigException {
         SessionCodec codec = new SessionCodec(config.ikms(), config.compressionThreshold());
-        SessionStorage storage = null;
-        if (!config.cookieStorage()) {
-            try {
-                storage = storages.obtain(config.storage(), config.storageConfig());
-            } catch (StorageConfigException e) {
-                throw new ConfigException(e.field(), e.getMessage().substring(e.field().length() + 2));
-            } catch (StorageException e) {
-                throw new ConfigException(config.storage(), "storage unavailable: " + e.getMessage());
-            }
-            if (config.storeMetadata() && !storage.supportsMetadata()) {
-                throw new ConfigException("store_metadata", "the " + config.storage() + " storage keeps no metadata");
-            }
+        if (config.cookieStorage()) {
+            return new SessionRoute(config, new SessionPersistence(config, codec, null, metrics),
+                    new TokenTransport(config));
         }
-        return new SessionRoute(config, new SessionPersistence(config, codec, storage, metrics),
+        SessionStorages.Lease lease;
+        try {
+            lease = storages.lease(config.storage(), config.storageConfig());
+        } catch (StorageConfigException e) {
+            throw new ConfigException(e.field(), e.getMessage().substring(e.field().length() + 2));
+        } catch (StorageException e) {
+            throw new ConfigException(config.storage(), "storage unavailable: " + e.getMessage());
+        }
+        SessionStorage storage = lease.storage();
+        if (config.storeMetadata() && !storage.supportsMetadata()) {
+            lease.release();
+            throw new ConfigException("store_metadata", "the " + config.storage() + " storage keeps no metadata");
+        }
+        SessionRoute route = new SessionRoute(config, new SessionPersistence(config, codec, storage, metrics),
                 new TokenTransport(config));
+        // the storage stays open while a conf cache or a request in flight holds the route
+        lease.releaseWhenUnreachable(route);
+        return route;
     }
 
     // ================================================================ request phase

@@ -63,7 +63,19 @@ public interface SessionStorage extends AutoCloseable {
         throw new UnsupportedOperationException("this storage keeps no session metadata");
     }
 
-    /** Releases connections and threads; called once, at shutdown. */
+    /**
+     * Whether the sessions live in this object, so that closing it loses them (the memory storage).
+     * The host closes a storage that no route has used for a while, to bound the pools and threads
+     * of configs that routes stopped using, but never one that keeps its sessions in process.
+     */
+    default boolean keepsSessionsInProcess() {
+        return false;
+    }
+
+    /**
+     * Releases connections and threads; called once: at shutdown, or when no route has used this
+     * storage for a while (then only if {@link #keepsSessionsInProcess()} is false).
+     */
     @Override
     default void close() {
     }

@@ -113,6 +113,12 @@ public final class MemorySessionStorage implements SessionStorage {
         return true;
     }
 
+    /** The sessions are in this object: closing it would log everyone out. */
+    @Override
+    public boolean keepsSessionsInProcess() {
+        return true;
+    }
+
     @Override
     public Map<String, Instant> sessionsOf(String audience, String subject) {
         Owner owner = new Owner(Objects.requireNonNull(audience, "audience"), Objects.requireNonNull(subject, "subject"));
