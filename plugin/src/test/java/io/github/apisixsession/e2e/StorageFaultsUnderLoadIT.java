@@ -185,8 +185,9 @@ class StorageFaultsUnderLoadIT {
     @Test
     void postgresCrashedAndHungUnderLoad() throws Exception {
         Path bin = PrivatePostgres.binDir();
-        if (bin == null) {
-            String msg = "PostgreSQL server binaries (initdb, pg_ctl) not found (apt-get install postgresql)";
+        String msg = bin == null ? "PostgreSQL server binaries (initdb, pg_ctl) not found (apt-get install postgresql)"
+                : PrivatePostgres.cannotRunAsPostgres();
+        if (msg != null) {
             if ("true".equalsIgnoreCase(System.getenv("CI"))) {
                 fail(msg);
             }
@@ -404,17 +405,20 @@ class StorageFaultsUnderLoadIT {
                             + "errors-during-outage=%d errors-after-recovery=%d max-wait-ms=%d max-wait-outage-ms=%d "
                             + "bound-ms=%d fault-ms=%d recovered-after-ms=%d sessions-before=%d lost=%d "
                             + "load-logins-before-fault=%d lost=%d load-logins-after=%d lost=%d "
-                            + "threads before/after=%d/%d fds before/after=%d/%d conns before/after=%d/%d pool_size=%d",
+                            + "threads before/after=%d/%d fds before/after=%d/%d conns before/after=%d/%d pool_size=%d "
+                            + "clients=%d most-concurrent-rpcs=%d",
                     name, fault.name(), results.size(), duringOutage,
                     statuses, errorsDuringOutage, errorsAfterRecovery, maxWait, maxWaitOutage, boundMs,
                     TimeUnit.NANOSECONDS.toMillis(restartedAt - stopAt),
                     TimeUnit.NANOSECONDS.toMillis(recoveredAt - restartedAt), preFault.size(), lostPreFault,
                     loadBeforeFault, lostLoadBefore, loadOther.size(), lostLoadOther,
-                    before.threads, after.threads, before.fds, after.fds, before.connections, after.connections, POOL_SIZE);
+                    before.threads, after.threads, before.fds, after.fds, before.connections, after.connections, POOL_SIZE,
+                    CLIENTS, apisix.pool().maxConcurrent());
             System.out.println(line);
 
             assertEquals(List.of(), List.copyOf(violations), line);
             assertTrue(errorsDuringOutage > 0, "the outage was seen: " + line);
+            assertTrue(apisix.pool().maxConcurrent() > POOL_SIZE, "more requests at once than pooled connections: " + line);
             assertTrue(statuses.keySet().stream().allMatch(s -> s == 200 || s == errorStatus), line);
             assertEquals(0, lostPreFault + lostLoadBefore + lostLoadOther, "sessions lost: " + line);
             assertTrue(loadBeforeFault > 0, "sessions were written under load before the fault: " + line);
@@ -706,6 +710,26 @@ class StorageFaultsUnderLoadIT {
             return candidates.stream()
                     .filter(d -> Files.isExecutable(d.resolve("initdb")) && Files.isExecutable(d.resolve("pg_ctl")))
                     .findFirst().orElse(null);
+        }
+
+        /** As root: why initdb cannot be run as user postgres (no such user, no runuser), else null. */
+        static String cannotRunAsPostgres() throws IOException {
+            if (((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) != 0) {
+                return null;
+            }
+            try {
+                Path.of("/").getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres");
+            } catch (IOException e) {
+                return "running as root, and there is no user postgres to run initdb and pg_ctl as";
+            }
+            try {
+                Process p = new ProcessBuilder("runuser", "--help").redirectErrorStream(true).start();
+                p.getInputStream().readAllBytes();
+                p.waitFor(10, TimeUnit.SECONDS);
+            } catch (IOException | InterruptedException e) {
+                return "running as root, and runuser (util-linux) is missing to run initdb and pg_ctl as postgres";
+            }
+            return null;
         }
 
         private static int versionOf(Path bin) {
