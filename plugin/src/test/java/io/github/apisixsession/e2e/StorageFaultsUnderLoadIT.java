@@ -328,7 +328,6 @@ class StorageFaultsUnderLoadIT {
             long restartedAt;
             long recoveredAt;
             Counts before;
-            boolean outageSeen = false;
             try {
                 for (int i = 0; i < CLIENTS; i++) {
                     clients.add(pool.submit(this::client));
