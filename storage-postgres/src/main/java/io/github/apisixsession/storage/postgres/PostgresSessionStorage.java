@@ -86,6 +86,8 @@ public final class PostgresSessionStorage implements SessionStorage {
     private final Settings jooqSettings;
     private final ScheduledExecutorService cleaner;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** False from the first request that could not reach the database until one that could. */
+    private final AtomicBoolean healthy = new AtomicBoolean(true);
 
     /**
      * Connects lazily (the pool starts even while the database is down) and starts the cleanup.
@@ -148,6 +150,7 @@ public final class PostgresSessionStorage implements SessionStorage {
                     .where(S.KEY.eq(key))
                     .and(S.EXPIRES_AT.gt(DSL.currentOffsetDateTime()))
                     .fetchOne(S.DATA);
+            reachable();
             return Optional.ofNullable(data);
         } catch (RuntimeException e) {
             throw failure("get", e);
@@ -169,6 +172,7 @@ public final class PostgresSessionStorage implements SessionStorage {
             if (!renew && !meta) {
                 // the common write (a new session, a touch): one statement, no transaction
                 upsert(db, key, value, ttl);
+                reachable();
                 return;
             }
             db.transaction(tx -> {
@@ -192,6 +196,7 @@ public final class PostgresSessionStorage implements SessionStorage {
                     insert.onConflictDoNothing().execute();
                 }
             });
+            reachable();
         } catch (RuntimeException e) {
             throw failure("set", e);
         }
@@ -222,6 +227,7 @@ public final class PostgresSessionStorage implements SessionStorage {
         try {
             // metadata rows follow through ON DELETE CASCADE
             db.deleteFrom(S).where(S.KEY.eq(key)).execute();
+            reachable();
         } catch (RuntimeException e) {
             throw failure("delete", e);
         }
@@ -237,7 +243,7 @@ public final class PostgresSessionStorage implements SessionStorage {
         Objects.requireNonNull(audience, "audience");
         Objects.requireNonNull(subject, "subject");
         try {
-            return db.select(S.KEY, S.EXPIRES_AT)
+            Map<String, Instant> sessions = db.select(S.KEY, S.EXPIRES_AT)
                     .from(M).join(S).on(S.KEY.eq(M.KEY))
                     .where(M.AUDIENCE.eq(audience))
                     .and(M.SUBJECT.eq(subject))
@@ -245,6 +251,8 @@ public final class PostgresSessionStorage implements SessionStorage {
                     .fetch()
                     .stream()
                     .collect(Collectors.toUnmodifiableMap(r -> r.value1(), r -> r.value2().toInstant(), (a, b) -> a));
+            reachable();
+            return sessions;
         } catch (RuntimeException e) {
             throw failure("sessionsOf", e);
         }
@@ -324,9 +332,47 @@ public final class PostgresSessionStorage implements SessionStorage {
         return closed.get();
     }
 
+    /** Whether the last request-path call reached the database (tests). */
+    boolean healthy() {
+        return healthy.get();
+    }
+
+    /** After a request-path call that reached the database: logs the end of an outage, once. */
+    private void reachable() {
+        if (!healthy.get() && healthy.compareAndSet(false, true)) {
+            LOG.info("postgres storage {}: reachable again", settings.describe());
+        }
+    }
+
+    /**
+     * Whether {@code e} says the database could not be reached or answered in time (a connection
+     * or operator-intervention SQLSTATE, the pool's timeout, an I/O error), rather than refusing
+     * one statement.
+     */
+    static boolean unreachable(Throwable e) {
+        Throwable t = e;
+        for (int depth = 0; t != null && depth < 10; depth++) {
+            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.io.IOException) {
+                return true;
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                if (state.startsWith("08") || state.startsWith("53") || state.startsWith("57") || state.startsWith("58")) {
+                    return true;
+                }
+            }
+            t = t.getCause() == t ? null : t.getCause();
+        }
+        return false;
+    }
+
     private StorageException failure(String operation, Throwable e) {
         if (closed.get()) {
             return new StorageException("postgres " + operation + " failed: the storage is closed");
+        }
+        // the first request-path failure of an outage is logged once here, the recovery by reachable()
+        if (!"cleanup".equals(operation) && unreachable(e) && healthy.compareAndSet(true, false)) {
+            LOG.warn("postgres storage {}: failing: {}", settings.describe(), PostgresConnections.describe(e));
         }
         return new StorageException("postgres " + operation + " failed: " + PostgresConnections.describe(e), e);
     }

@@ -1,6 +1,7 @@
 package io.github.apisixsession.storage.postgres;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,14 +65,18 @@ class PostgresOutageTest {
     @Test
     void databaseDownFailsFastAndRecoversWithTheDataWrittenBefore() throws Exception {
         storage.set(p + "before", new byte[] {1, 2}, Duration.ofHours(1));
+        assertTrue(storage.healthy());
 
         proxy.cut();
         failsWithin(() -> storage.get(p + "before"));
+        assertFalse(storage.healthy(), "the outage is noticed (and logged once)");
         failsWithin(() -> storage.set(p + "during", new byte[] {3}, Duration.ofHours(1)));
         failsWithin(() -> storage.delete(p + "before"));
+        assertFalse(storage.healthy());
 
         proxy.restore();
         assertArrayEquals(new byte[] {1, 2}, storage.get(p + "before").orElseThrow(), "written before the fault");
+        assertTrue(storage.healthy(), "the recovery is noticed (and logged)");
         storage.set(p + "after", new byte[] {4}, Duration.ofHours(1));
         assertArrayEquals(new byte[] {4}, storage.get(p + "after").orElseThrow());
     }
@@ -95,5 +100,17 @@ class PostgresOutageTest {
             }
         }
         assertArrayEquals(new byte[] {5}, got);
+        assertTrue(storage.healthy());
+    }
+
+    @Test
+    void onlyConnectionFailuresCountAsAnOutage() {
+        assertTrue(PostgresSessionStorage.unreachable(new java.sql.SQLTransientConnectionException("pool timeout")));
+        assertTrue(PostgresSessionStorage.unreachable(new RuntimeException(new java.sql.SQLException("reset", "08006"))));
+        assertTrue(PostgresSessionStorage.unreachable(new java.sql.SQLException("terminating connection", "57P01")));
+        assertTrue(PostgresSessionStorage.unreachable(new RuntimeException(new java.net.SocketTimeoutException("read"))));
+        assertFalse(PostgresSessionStorage.unreachable(new java.sql.SQLException("value too long", "22001")));
+        assertFalse(PostgresSessionStorage.unreachable(new java.sql.SQLException("duplicate key", "23505")));
+        assertFalse(PostgresSessionStorage.unreachable(new IllegalStateException("no cause")));
     }
 }
