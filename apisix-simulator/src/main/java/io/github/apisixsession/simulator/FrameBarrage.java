@@ -113,6 +113,7 @@ public final class FrameBarrage {
     private final List<Entry> conf;
     private final List<Entry> headers;
     private final Duration replyTimeout;
+    private volatile Duration strayWait = Duration.ZERO;
 
     /**
      * @param conf    the conf entries of a valid PrepareConf (the route's), the base of mutations
@@ -124,6 +125,15 @@ public final class FrameBarrage {
         this.conf = List.copyOf(conf);
         this.headers = List.copyOf(headers);
         this.replyTimeout = replyTimeout;
+    }
+
+    /**
+     * After each PrepareConf reply, wait this long for a stray second reply and skip it (the
+     * official runner 0.4.0 answers every PrepareConf twice); zero (the default) waits not at all.
+     */
+    public FrameBarrage skipStrayPrepareConfReplies(Duration wait) {
+        this.strayWait = wait;
+        return this;
     }
 
     /** {@code tries} tries of random kinds on {@code threads} threads; try i uses seed (seed, i). */
@@ -271,6 +281,15 @@ public final class FrameBarrage {
                 d += closedAfter(c);
             }
             report.count(report.outcomes, kind + ": " + d);
+            if (f.type() == Frame.RPC_PREPARE_CONF && !strayWait.isZero()) {
+                try {
+                    Frame stray = c.read(strayWait);
+                    report.count(report.outcomes, kind + ": a second reply to the PrepareConf: "
+                            + (stray == null ? "closed" : describe(stray)));
+                } catch (java.net.SocketTimeoutException none) {
+                    // no stray reply
+                }
+            }
             return f;
         }
     }

@@ -85,7 +85,7 @@ class HostileFramesIT {
             long t0 = System.nanoTime();
             FrameBarrage.Report round1 = barrage.run(TRIES, 4);
             Counts afterRound1 = Counts.settled(pid, apisix);
-            FrameBarrage.Report stuck = barrage.stuck(Math.max(40, TRIES / 2), 20, FRAME_TIMEOUT.plusSeconds(6));
+            FrameBarrage.Report stuck = barrage.stuck(Math.min(200, Math.max(40, TRIES / 2)), 20, FRAME_TIMEOUT.plusSeconds(6));
             Counts afterStuck = Counts.settled(pid, apisix);
             FrameBarrage.Report round2 = new FrameBarrage(runner.socketPath(), SEED + 1,
                     List.of(new Entry("session", routeConf)), List.of(new Entry("cookie", cookie)),
