@@ -136,6 +136,9 @@ final class A6Connection implements Runnable, GatewayLink {
      * @return whether it closed the connection
      */
     boolean expireIfStuck(long now, long frameTimeoutNanos, long idleTimeoutNanos) {
+        if (expired) {
+            return false; // closed already; its thread is on its way out
+        }
         String why = null;
         long extra = awaitingExtraInfoSince;
         long rpc = awaitingRpcSince;
