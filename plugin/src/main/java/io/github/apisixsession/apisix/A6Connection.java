@@ -24,6 +24,11 @@ final class A6Connection implements Runnable, GatewayLink {
     private boolean closing;
     /** Set when the byte stream can no longer be trusted (I/O failure or protocol desync). */
     private boolean broken;
+    /** {@link System#nanoTime()} when the current wait for an RPC frame began; 0 when not waiting. */
+    private volatile long awaitingRpcSince;
+    /** {@link System#nanoTime()} when the current wait for an ExtraInfo answer began; 0 when not waiting. */
+    private volatile long awaitingExtraInfoSince;
+    private volatile boolean expired;
 
     A6Connection(SocketChannel channel, RpcDispatcher dispatcher, Runnable onExit) {
         this.channel = channel;
@@ -37,7 +42,9 @@ final class A6Connection implements Runnable, GatewayLink {
         try {
             serve();
         } catch (ClosedChannelException e) {
-            LOG.debug("connection closed");
+            if (!expired) {
+                LOG.debug("connection closed");
+            }
         } catch (IOException e) {
             LOG.debug("connection dropped: {}", e.toString());
         } catch (Throwable e) {
@@ -50,7 +57,13 @@ final class A6Connection implements Runnable, GatewayLink {
 
     private void serve() throws IOException {
         while (true) {
-            A6Frame frame = reader.read();
+            awaitingRpcSince = System.nanoTime();
+            A6Frame frame;
+            try {
+                frame = reader.read();
+            } finally {
+                awaitingRpcSince = 0;
+            }
             if (frame == null || !beginRpc()) {
                 return;
             }
@@ -94,7 +107,13 @@ final class A6Connection implements Runnable, GatewayLink {
         }
         try {
             A6Frame.write(channel, A6Frame.RPC_EXTRA_INFO, request);
-            A6Frame reply = reader.read();
+            A6Frame reply;
+            awaitingExtraInfoSince = System.nanoTime();
+            try {
+                reply = reader.read();
+            } finally {
+                awaitingExtraInfoSince = 0;
+            }
             if (reply == null) {
                 throw new IOException("connection closed by the gateway");
             }
@@ -106,6 +125,42 @@ final class A6Connection implements Runnable, GatewayLink {
             broken = true;
             throw new GatewayException("fetching the " + what + " from APISIX failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Closes the connection when it has waited too long (called by the server's watchdog): a frame
+     * started but not complete within {@code frameTimeout}, an ExtraInfo answer not complete within
+     * {@code frameTimeout}, or no RPC at all within {@code idleTimeout} (zero: never). A plugin at
+     * work is never interrupted. The blocked read then fails and the thread ends.
+     *
+     * @return whether it closed the connection
+     */
+    boolean expireIfStuck(long now, long frameTimeoutNanos, long idleTimeoutNanos) {
+        if (expired) {
+            return false; // closed already; its thread is on its way out
+        }
+        String why = null;
+        long extra = awaitingExtraInfoSince;
+        long rpc = awaitingRpcSince;
+        long partial = reader.partialSince();
+        if (extra != 0 && now - extra > frameTimeoutNanos) {
+            why = "no ExtraInfo answer within " + seconds(frameTimeoutNanos);
+        } else if (rpc != 0 && partial != 0 && now - partial > frameTimeoutNanos) {
+            why = "a frame was not completed within " + seconds(frameTimeoutNanos);
+        } else if (rpc != 0 && partial == 0 && idleTimeoutNanos > 0 && now - rpc > idleTimeoutNanos) {
+            why = "idle for " + seconds(idleTimeoutNanos);
+        }
+        if (why == null) {
+            return false;
+        }
+        expired = true;
+        LOG.warn("closing connection: {}", why);
+        closeQuietly();
+        return true;
+    }
+
+    private static String seconds(long nanos) {
+        return (nanos / 1_000_000_000.0) + " s";
     }
 
     private synchronized boolean beginRpc() {

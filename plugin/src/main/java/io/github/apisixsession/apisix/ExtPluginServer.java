@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
  * Our server of APISIX's ext-plugin protocol on a unix socket. One daemon thread per connection
  * ({@code a6-conn-N}, blocking I/O, at most {@link HostSettings#maxConnections()}), so a plugin
  * waiting on storage delays only its own connection; APISIX pools up to 32 connections per worker.
+ * A watchdog thread ({@code a6-watchdog}) closes connections stuck inside a frame or idle too long.
  *
  * <pre>{@code
  * try (ExtPluginServer server = ExtPluginServer.start(HostSettings.of(socket), List.of(new MyPlugin()))) {
@@ -54,6 +55,7 @@ public final class ExtPluginServer implements AutoCloseable {
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch terminated = new CountDownLatch(1);
     private final Thread acceptor;
+    private final Thread watchdog;
 
     private ExtPluginServer(HostSettings settings, Map<String, ExtPlugin<?>> plugins, ServerSocketChannel channel) {
         this.settings = settings;
@@ -69,6 +71,8 @@ public final class ExtPluginServer implements AutoCloseable {
                 });
         this.acceptor = new Thread(this::acceptLoop, "a6-accept");
         this.acceptor.setDaemon(true);
+        this.watchdog = new Thread(this::watchLoop, "a6-watchdog");
+        this.watchdog.setDaemon(true);
     }
 
     /**
@@ -100,6 +104,7 @@ public final class ExtPluginServer implements AutoCloseable {
         }
         ExtPluginServer server = new ExtPluginServer(settings, byName, channel);
         server.acceptor.start();
+        server.watchdog.start();
         return server;
     }
 
@@ -160,6 +165,29 @@ public final class ExtPluginServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes connections that wait too long for a frame ({@link HostSettings#frameTimeout()},
+     * {@link HostSettings#idleTimeout()}), so a peer that sends half a frame, or a header and then
+     * nothing, cannot hold a thread forever.
+     */
+    private void watchLoop() {
+        long frame = settings.frameTimeout().toNanos();
+        long idle = settings.idleTimeout().toNanos();
+        long smallest = idle > 0 ? Math.min(frame, idle) : frame;
+        long period = Math.max(50, Math.min(1000, smallest / 4_000_000));
+        while (!closing.get()) {
+            try {
+                Thread.sleep(period);
+            } catch (InterruptedException e) {
+                return;
+            }
+            long now = System.nanoTime();
+            for (A6Connection connection : connections) {
+                connection.expireIfStuck(now, frame, idle);
+            }
+        }
+    }
+
     private A6Connection register(SocketChannel channel) {
         A6Connection[] holder = new A6Connection[1];
         A6Connection connection = new A6Connection(channel, dispatcher, () -> connections.remove(holder[0]));
@@ -209,6 +237,7 @@ public final class ExtPluginServer implements AutoCloseable {
             } catch (IOException e) {
                 LOG.warn("closing the server socket failed: {}", e.toString());
             }
+            watchdog.interrupt();
             for (A6Connection connection : new ArrayList<>(connections)) {
                 connection.shutdown();
             }

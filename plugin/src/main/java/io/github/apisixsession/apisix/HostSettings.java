@@ -23,6 +23,13 @@ import java.util.Set;
  *                       ({@code SESSION_RUNNER_SOCKET_MODE}, octal)
  * @param maxConnections most connections served at once (one thread each)
  * @param ticker         the conf cache's clock (tests pass a fake one)
+ * @param frameTimeout   a connection is closed when a frame it started is not complete after this
+ *                       long, or when an ExtraInfo answer takes this long
+ *                       ({@code SESSION_RUNNER_FRAME_TIMEOUT}, seconds, default 60: APISIX's own
+ *                       send and read timeout, after which it has given up on the RPC anyway)
+ * @param idleTimeout    a connection with no RPC for this long is closed; zero keeps idle
+ *                       connections forever ({@code SESSION_RUNNER_IDLE_TIMEOUT}, seconds, default
+ *                       600: longer than APISIX's 180 s keepalive, so APISIX closes first)
  */
 public record HostSettings(
         Path socketPath,
@@ -31,7 +38,9 @@ public record HostSettings(
         long confCapacity,
         Set<PosixFilePermission> socketMode,
         int maxConnections,
-        Ticker ticker) {
+        Ticker ticker,
+        Duration frameTimeout,
+        Duration idleTimeout) {
 
     public static final Duration DEFAULT_CONF_EXPIRY = Duration.ofSeconds(3600);
     public static final Duration DEFAULT_CONF_GRACE = Duration.ofSeconds(10);
@@ -44,12 +53,19 @@ public record HostSettings(
      * right users can reach, or set SESSION_RUNNER_SOCKET_MODE (e.g. 0660 with a shared group).
      */
     public static final String DEFAULT_SOCKET_MODE = "0777";
+    public static final Duration DEFAULT_FRAME_TIMEOUT = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(600);
 
     public HostSettings {
         Objects.requireNonNull(socketPath, "socketPath");
         Objects.requireNonNull(confExpiry, "confExpiry");
         Objects.requireNonNull(confGrace, "confGrace");
         Objects.requireNonNull(ticker, "ticker");
+        Objects.requireNonNull(frameTimeout, "frameTimeout");
+        Objects.requireNonNull(idleTimeout, "idleTimeout");
+        if (frameTimeout.isNegative() || frameTimeout.isZero() || idleTimeout.isNegative()) {
+            throw new IllegalArgumentException("the frame timeout must be positive and the idle timeout not negative");
+        }
         socketPath = socketPath.toAbsolutePath();
         if (confExpiry.isNegative() || confGrace.isNegative()) {
             throw new IllegalArgumentException("conf expiry and grace must not be negative");
@@ -63,27 +79,33 @@ public record HostSettings(
     /** Defaults everywhere but the socket path. */
     public static HostSettings of(Path socketPath) {
         return new HostSettings(socketPath, DEFAULT_CONF_EXPIRY, DEFAULT_CONF_GRACE, DEFAULT_CONF_CAPACITY,
-                parseMode(DEFAULT_SOCKET_MODE), DEFAULT_MAX_CONNECTIONS, Ticker.systemTicker());
+                parseMode(DEFAULT_SOCKET_MODE), DEFAULT_MAX_CONNECTIONS, Ticker.systemTicker(),
+                DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT);
     }
 
     public HostSettings withConfExpiry(Duration expiry, Duration grace) {
-        return new HostSettings(socketPath, expiry, grace, confCapacity, socketMode, maxConnections, ticker);
+        return new HostSettings(socketPath, expiry, grace, confCapacity, socketMode, maxConnections, ticker, frameTimeout, idleTimeout);
     }
 
     public HostSettings withConfCapacity(long capacity) {
-        return new HostSettings(socketPath, confExpiry, confGrace, capacity, socketMode, maxConnections, ticker);
+        return new HostSettings(socketPath, confExpiry, confGrace, capacity, socketMode, maxConnections, ticker, frameTimeout, idleTimeout);
     }
 
     public HostSettings withTicker(Ticker newTicker) {
-        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, newTicker);
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, newTicker, frameTimeout, idleTimeout);
     }
 
     public HostSettings withSocketMode(Set<PosixFilePermission> mode) {
-        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, mode, maxConnections, ticker);
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, mode, maxConnections, ticker, frameTimeout, idleTimeout);
     }
 
     public HostSettings withMaxConnections(int max) {
-        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, max, ticker);
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, max, ticker, frameTimeout, idleTimeout);
+    }
+
+    public HostSettings withTimeouts(Duration frame, Duration idle) {
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, ticker,
+                frame, idle);
     }
 
     /** The time after its PrepareConf at which a conf token is forgotten. */
@@ -93,8 +115,9 @@ public record HostSettings(
 
     /**
      * Reads {@code APISIX_LISTEN_ADDRESS} (required), {@code APISIX_CONF_EXPIRE_TIME},
-     * {@code SESSION_RUNNER_CONF_GRACE}, {@code SESSION_RUNNER_CONF_CAPACITY} and
-     * {@code SESSION_RUNNER_SOCKET_MODE}.
+     * {@code SESSION_RUNNER_CONF_GRACE}, {@code SESSION_RUNNER_CONF_CAPACITY},
+     * {@code SESSION_RUNNER_SOCKET_MODE}, {@code SESSION_RUNNER_FRAME_TIMEOUT} and
+     * {@code SESSION_RUNNER_IDLE_TIMEOUT}.
      *
      * @throws IllegalArgumentException with a message fit for the operator
      */
@@ -122,7 +145,13 @@ public record HostSettings(
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("SESSION_RUNNER_SOCKET_MODE " + e.getMessage());
         }
-        return new HostSettings(path, expiry, grace, capacity, mode, DEFAULT_MAX_CONNECTIONS, Ticker.systemTicker());
+        long frame = nonNegative(env, "SESSION_RUNNER_FRAME_TIMEOUT", DEFAULT_FRAME_TIMEOUT.toSeconds());
+        if (frame < 1) {
+            throw new IllegalArgumentException("SESSION_RUNNER_FRAME_TIMEOUT must be at least 1");
+        }
+        long idle = nonNegative(env, "SESSION_RUNNER_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT.toSeconds());
+        return new HostSettings(path, expiry, grace, capacity, mode, DEFAULT_MAX_CONNECTIONS, Ticker.systemTicker(),
+                Duration.ofSeconds(frame), Duration.ofSeconds(idle));
     }
 
     /** Parses an octal mode such as {@code 0777} or {@code 660}. */

@@ -151,6 +151,12 @@ final class RpcDispatcher {
     }
 
     private static A6Frame pluginFailed(String rpc, long id, PluginChain.Link<?> step, Throwable e) {
+        if (e instanceof io.github.apisixsession.core.GatewayException) {
+            // APISIX's side of the connection failed (closed, timed out, out of step): not the
+            // plugin's fault, and the connection is closed without a reply anyway
+            LOG.warn("{} {}: plugin {} stopped: {}", rpc, id, step.plugin().name(), e.getMessage());
+            return error(Code.SERVICE_UNAVAILABLE);
+        }
         LOG.error("{} {}: plugin {} failed: {}: {}", rpc, id, step.plugin().name(), e.getClass().getName(),
                 e.getMessage());
         LOG.debug("plugin failure", e);

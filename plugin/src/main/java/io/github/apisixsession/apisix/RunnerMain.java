@@ -44,6 +44,8 @@ public final class RunnerMain {
             "  SESSION_RUNNER_CONF_CAPACITY  most conf tokens kept (default 100000)",
             "  SESSION_RUNNER_SOCKET_MODE    octal permissions of the socket file (default 0777)",
             "  SESSION_RUNNER_STORAGE_IDLE_CLOSE  seconds a Redis/PostgreSQL storage no route uses stays open (default 60)",
+            "  SESSION_RUNNER_FRAME_TIMEOUT  seconds before a connection stuck inside a frame is closed (default 60)",
+            "  SESSION_RUNNER_IDLE_TIMEOUT   seconds before a connection with no RPC is closed (default 600, 0: never)",
             "  SESSION_RUNNER_LIB_DIR        folder of extra jars (custom storages; default: lib/ next to the jar)",
             "  SESSION_METRICS_ADDRESS       loopback host:port for Prometheus metrics, e.g. 127.0.0.1:9464 (off by default)");
 

@@ -582,4 +582,81 @@ class ExtPluginServerTest {
             assertArrayEquals("bye".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) stop.body(0), (byte) stop.body(1), (byte) stop.body(2)});
         }
     }
+
+    /** Reads one frame with a deadline: the frame, null when the server closed, or a failure on timeout. */
+    private static A6Frame readWithin(TestGateway gw, Duration limit) throws Exception {
+        ExecutorService ex = Executors.newSingleThreadExecutor();
+        try {
+            Future<A6Frame> f = ex.submit(gw::read);
+            return f.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the server kept the connection open for " + limit, e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException) {
+                return null; // reset: closed too
+            }
+            throw e;
+        } finally {
+            gw.channel.close();
+            ex.shutdownNow();
+        }
+    }
+
+    /**
+     * Regression: a connection that sent a header claiming 16 MB and then a few bytes (or half a
+     * header) held its thread forever. It is closed once the frame timeout passes; a connection
+     * that merely sits idle between RPCs is not (idle timeout 0), and the server keeps serving.
+     */
+    @Test
+    void aFrameNotCompletedWithinTheFrameTimeoutClosesTheConnection() throws Exception {
+        start(HostSettings.of(socket()).withTimeouts(Duration.ofMillis(400), Duration.ZERO));
+        try (TestGateway idle = TestGateway.connect(socket())) {
+            long token = idle.prepareConf("k", "noop", "");
+            TestGateway claims16Mb = TestGateway.connect(socket());
+            claims16Mb.channel.write(java.nio.ByteBuffer.wrap(new byte[] {2, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 1, 2, 3}));
+            TestGateway halfHeader = TestGateway.connect(socket());
+            halfHeader.channel.write(java.nio.ByteBuffer.wrap(new byte[] {1, 0}));
+            long t0 = System.nanoTime();
+            assertNull(readWithin(claims16Mb, Duration.ofSeconds(5)), "closed, no reply");
+            assertNull(readWithin(halfHeader, Duration.ofSeconds(5)), "closed, no reply");
+            double took = (System.nanoTime() - t0) / 1e9;
+            assertTrue(took >= 0.3, "not before the timeout: " + took);
+            Thread.sleep(600);
+            assertEquals(Action.NONE, idle.reqCall(token, TestGateway.Request.get("/"), Map.of(), null)
+                    .reqResp().actionType(), "an idle connection between RPCs stays open");
+            assertEquals(1, server.connectionCount(), "the stuck connections' threads ended");
+        }
+    }
+
+    @Test
+    void anIdleConnectionIsClosedAfterTheIdleTimeoutAndAMissingExtraInfoAnswerAfterTheFrameTimeout()
+            throws Exception {
+        start(HostSettings.of(socket()).withTimeouts(Duration.ofMillis(400), Duration.ofMillis(800)));
+        TestGateway idle = TestGateway.connect(socket());
+        long token = idle.prepareConf("k", "echo", "request_id");
+        long t0 = System.nanoTime();
+        assertNull(readWithin(idle, Duration.ofSeconds(5)), "the idle connection is closed");
+        assertTrue((System.nanoTime() - t0) / 1e9 >= 0.7, "not before the idle timeout");
+
+        TestGateway asked = TestGateway.connect(socket());
+        asked.send(A6Frame.RPC_HTTP_REQ_CALL, TestGateway.reqCallPayload(token, TestGateway.Request.get("/")));
+        assertEquals(A6Frame.RPC_EXTRA_INFO, asked.read().type(), "the plugin asks for request_id");
+        assertNull(readWithin(asked, Duration.ofSeconds(5)), "no answer: closed without a reply");
+        try (TestGateway fresh = TestGateway.connect(socket())) {
+            assertTrue(fresh.prepareConf("k", "noop", "") > token, "the server still serves");
+        }
+    }
+
+    @Test
+    void timeoutsComeFromTheEnvironment() {
+        HostSettings d = HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/x.sock"));
+        assertEquals(Duration.ofSeconds(60), d.frameTimeout());
+        assertEquals(Duration.ofSeconds(600), d.idleTimeout());
+        HostSettings s = HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/x.sock",
+                "SESSION_RUNNER_FRAME_TIMEOUT", "2", "SESSION_RUNNER_IDLE_TIMEOUT", "0"));
+        assertEquals(Duration.ofSeconds(2), s.frameTimeout());
+        assertEquals(Duration.ZERO, s.idleTimeout());
+        assertThrows(IllegalArgumentException.class, () -> HostSettings.fromEnv(Map.of(
+                "APISIX_LISTEN_ADDRESS", "unix:/tmp/x.sock", "SESSION_RUNNER_FRAME_TIMEOUT", "0")));
+    }
 }
