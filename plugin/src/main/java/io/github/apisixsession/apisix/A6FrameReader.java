@@ -4,6 +4,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
+import java.util.Arrays;
 
 /**
  * Reads frames from one connection through a buffer of its own: one {@code read} system call
@@ -40,24 +41,35 @@ final class A6FrameReader {
         }
         int type = buffer.get() & 0xFF;
         int length = ((buffer.get() & 0xFF) << 16) | ((buffer.get() & 0xFF) << 8) | (buffer.get() & 0xFF);
-        byte[] payload = new byte[length];
-        int have = Math.min(length, buffer.remaining());
-        buffer.get(payload, 0, have);
-        if (have < length) {
-            // a frame larger than what is buffered: the rest goes straight into the payload
-            ByteBuffer rest = ByteBuffer.wrap(payload, have, length - have);
-            if (length - have >= buffer.capacity()) {
-                while (rest.hasRemaining()) {
-                    if (channel.read(rest) < 0) {
-                        throw new EOFException("connection closed inside a frame");
-                    }
-                }
-            } else {
-                fill(length - have, false);
-                buffer.get(payload, have, length - have);
-            }
+        if (length <= buffer.capacity()) {
+            fill(length, false);
+            byte[] payload = new byte[length];
+            buffer.get(payload);
+            return new A6Frame(type, payload);
         }
-        return new A6Frame(type, payload);
+        return new A6Frame(type, readLarge(length));
+    }
+
+    /**
+     * A payload larger than the buffer, read straight into an array that grows (doubling) as the
+     * bytes arrive: the 3-byte length alone never makes us allocate its 16 MB, at most about twice
+     * what the peer really sent.
+     */
+    private byte[] readLarge(int length) throws IOException {
+        byte[] payload = new byte[Math.min(length, 2 * buffer.capacity())];
+        int have = buffer.remaining();
+        buffer.get(payload, 0, have);
+        while (have < length) {
+            if (have == payload.length) {
+                payload = Arrays.copyOf(payload, (int) Math.min(length, 2L * payload.length));
+            }
+            int n = channel.read(ByteBuffer.wrap(payload, have, payload.length - have));
+            if (n < 0) {
+                throw new EOFException("connection closed inside a frame");
+            }
+            have += n;
+        }
+        return payload;
     }
 
     /** Makes at least {@code n} (≤ capacity) bytes available; false on EOF before any byte if allowed. */
