@@ -7,38 +7,38 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A request whose every part an attacker chose. */
-final class HostileRequest implements RequestView {
+/** A request whose every part an attacker chose (the fuzz targets use it too). */
+public final class HostileRequest implements RequestView {
     final String method;
     final String path;
-    final Map<String, List<String>> args = new HashMap<>();
-    final List<HttpHeader> headers = new ArrayList<>();
-    final Map<String, String> variables = new HashMap<>();
+    public final Map<String, List<String>> args = new HashMap<>();
+    public final List<HttpHeader> headers = new ArrayList<>();
+    public final Map<String, String> variables = new HashMap<>();
 
-    HostileRequest(String method, String path) {
+    public HostileRequest(String method, String path) {
         this.method = method;
         this.path = path;
     }
 
-    static HostileRequest get() {
+    public static HostileRequest get() {
         return new HostileRequest("GET", "/");
     }
 
-    HostileRequest header(String name, String value) {
+    public HostileRequest header(String name, String value) {
         headers.add(new HttpHeader(name, value));
         return this;
     }
 
-    HostileRequest cookie(String value) {
+    public HostileRequest cookie(String value) {
         return header("Cookie", value);
     }
 
-    HostileRequest arg(String name, String value) {
+    public HostileRequest arg(String name, String value) {
         args.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
         return this;
     }
 
-    HostileRequest consumer(String name) {
+    public HostileRequest consumer(String name) {
         variables.put("consumer_name", name);
         return this;
     }
