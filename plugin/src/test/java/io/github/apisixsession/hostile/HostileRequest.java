@@ -14,6 +14,7 @@ public final class HostileRequest implements RequestView {
     public final Map<String, List<String>> args = new HashMap<>();
     public final List<HttpHeader> headers = new ArrayList<>();
     public final Map<String, String> variables = new HashMap<>();
+    private byte[] body = new byte[0];
 
     public HostileRequest(String method, String path) {
         this.method = method;
@@ -35,6 +36,11 @@ public final class HostileRequest implements RequestView {
 
     public HostileRequest arg(String name, String value) {
         args.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+        return this;
+    }
+
+    public HostileRequest body(byte[] bytes) {
+        body = bytes.clone();
         return this;
     }
 
@@ -83,6 +89,6 @@ public final class HostileRequest implements RequestView {
     }
 
     public byte[] body() {
-        return new byte[0];
+        return body.clone();
     }
 }
