@@ -50,6 +50,15 @@ final class RpcDispatcher {
         };
     }
 
+    /**
+     * A plugin name as APISIX's route conf gives it. Anything else is not logged: with name and
+     * value swapped, the "name" is the conf itself, secret included.
+     */
+    static String loggable(String name) {
+        return name.matches("[A-Za-z0-9._-]{1,64}") ? name
+                : "(a name of " + name.length() + " characters, not logged)";
+    }
+
     static A6Frame error(int code) {
         return new A6Frame(A6Frame.RPC_ERROR, A6Codec.error(code));
     }
@@ -62,17 +71,17 @@ final class RpcDispatcher {
             for (ConfCache.Entry entry : req.entries()) {
                 ExtPlugin<?> plugin = plugins.get(entry.name());
                 if (plugin == null) {
-                    LOG.error("conf {}: {}: name: unknown plugin (known: {})", req.key(), entry.name(),
+                    LOG.error("conf {}: {}: name: unknown plugin (known: {})", req.key(), loggable(entry.name()),
                             plugins.keySet());
                     return error(Code.BAD_REQUEST);
                 }
                 try {
                     links.add(PluginChain.Link.prepare(plugin, entry.value()));
                 } catch (ConfigException e) {
-                    LOG.error("conf {}: {}: {}", req.key(), entry.name(), e.getMessage());
+                    LOG.error("conf {}: {}: {}", req.key(), loggable(entry.name()), e.getMessage());
                     return error(Code.BAD_REQUEST);
                 } catch (RuntimeException e) {
-                    LOG.error("conf {}: {}: prepare failed: {}: {}", req.key(), entry.name(),
+                    LOG.error("conf {}: {}: prepare failed: {}: {}", req.key(), loggable(entry.name()),
                             e.getClass().getName(), e.getMessage());
                     LOG.debug("prepare failure", e);
                     return error(Code.SERVICE_UNAVAILABLE);

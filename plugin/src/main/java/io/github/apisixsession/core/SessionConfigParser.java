@@ -1,8 +1,10 @@
 package io.github.apisixsession.core;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -120,8 +122,12 @@ public final class SessionConfigParser {
             map = m;
         } catch (JsonProcessingException e) {
             // Jackson's message can quote the input, which may hold the secret: keep only the position.
-            throw new ConfigException("session", "invalid JSON at line " + e.getLocation().getLineNr()
-                    + ", column " + e.getLocation().getColumnNr());
+            // A limit of StreamReadConstraints (nesting depth …) comes without a location.
+            JsonLocation at = e.getLocation();
+            throw new ConfigException("session", e instanceof StreamConstraintsException
+                    ? "invalid JSON: beyond the parser's limits (nesting depth, number or string length)"
+                    : at == null ? "invalid JSON"
+                    : "invalid JSON at line " + at.getLineNr() + ", column " + at.getColumnNr());
         }
         try {
             return parse(StorageConfig.of("", replaceDeprecated(map)));

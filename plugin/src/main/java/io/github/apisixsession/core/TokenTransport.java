@@ -43,7 +43,12 @@ final class TokenTransport {
             case HEADER -> request.headers(name);
             case QUERY -> request.queryArgs(name);
         };
-        String token = values.isEmpty() ? null : values.get(0).trim();
+        String token = values.isEmpty() ? null : values.get(0);
+        if (token != null && config.lookup().source() != TokenLookup.Source.COOKIE) {
+            // the Cookie parser already trimmed the value and removed one pair of quotes; trimming
+            // again would also accept whitespace and controls inside the quotes
+            token = token.trim();
+        }
         return token == null || token.isEmpty() ? null : token;
     }
 

@@ -280,4 +280,31 @@ class A6FrameReaderTest {
         assertEquals(1, whole.read().type());
         assertEquals(0, whole.partialSince(), "no frame in progress after the last complete one");
     }
+
+    /**
+     * Found by A6FrameFuzzTest: the reader allocated the announced length (up to 16 MB) on reading
+     * the 4-byte header, before a byte of the payload arrived. It now grows the payload with the
+     * bytes received.
+     */
+    @Test
+    void aHeaderAnnouncing16MegabytesAllocatesOnlyWhatArrives() throws IOException {
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        byte[] header = {2, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF};
+        byte[] someBytes = java.util.Arrays.copyOf(header, 4 + 50_000);
+        for (byte[] data : new byte[][] {header, someBytes}) {
+            A6FrameReader reader = new A6FrameReader(channel(data, 4096));
+            assertThrows(EOFException.class, reader::read); // warm-up: classes loaded
+            reader = new A6FrameReader(channel(data, 4096));
+            long before = threads.getCurrentThreadAllocatedBytes();
+            assertThrows(EOFException.class, reader::read);
+            long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+            assertTrue(allocated < 4L * data.length + 256 * 1024, "allocated " + allocated + " for " + data.length);
+        }
+        // a full frame of the maximum size still reads, over many doublings
+        byte[] max = new byte[A6Frame.MAX_PAYLOAD];
+        new Random(3).nextBytes(max);
+        A6Frame f = new A6FrameReader(channel(frames(new A6Frame(4, max)), 65_536)).read();
+        assertArrayEquals(max, f.payload());
+    }
 }

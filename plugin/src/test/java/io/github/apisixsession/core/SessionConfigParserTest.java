@@ -157,4 +157,18 @@ class SessionConfigParserTest {
         SessionConfig c = parser.parse("{\"secret\":\"hunter2-hunter2\"}");
         assertFalse(c.toString().contains("hunter2"));
     }
+
+    /**
+     * Found by ConfigParserFuzzTest: JSON nested deeper than the parser's limit (32) raised a
+     * NullPointerException (the limit's exception has no location) instead of a ConfigException,
+     * so the runner answered a PrepareConf with SERVICE_UNAVAILABLE instead of BAD_REQUEST.
+     */
+    @Test
+    void jsonBeyondTheNestingLimitIsAConfigException() {
+        String deep = "{\"random_secret\":true,\"request_headers\":[\"id\"," + "[".repeat(40) + "]".repeat(40) + "]}";
+        ConfigException e = assertThrows(ConfigException.class, () -> parser.parse(deep));
+        assertTrue(e.getMessage().contains("invalid JSON"), e.getMessage());
+        ConfigException broken = assertThrows(ConfigException.class, () -> parser.parse("{\"secret\": [1,"));
+        assertTrue(broken.getMessage().contains("invalid JSON at line 1"), broken.getMessage());
+    }
 }

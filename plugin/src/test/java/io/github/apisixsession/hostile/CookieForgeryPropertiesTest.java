@@ -336,6 +336,23 @@ class CookieForgeryPropertiesTest {
                 });
     }
 
+    /**
+     * Found by CookieEngineFuzzTest: the engine trimmed the session cookie a second time after the
+     * parser had removed the quotes, so {@code session="\0\0<real cookie>"} opened the session. Only
+     * the documented normalisation (trim, then one pair of quotes) may remain.
+     */
+    @Test
+    void whitespaceAndControlsInsideTheQuotesAreNotTrimmedAway() throws Exception {
+        for (String pad : List.of("\u0000", " ", "\t", "\u0000".repeat(14), "\u001f")) {
+            for (String v : List.of(pad + aliceCookie, aliceCookie + pad, pad + aliceCookie + pad)) {
+                assertEquals(Outcome.REJECTED, outcome(cookieA, "a=1; session=\"" + v + "\"; b=2", false), v);
+            }
+            assertEquals(Outcome.REJECTED, outcome(memoryA, "session=\"" + pad + aliceMemory + "\"", false));
+        }
+        assertEquals(Outcome.ACCEPTED_SAME, outcome(cookieA, "a=1; session= \"" + aliceCookie + "\"\t; b=2", true));
+        assertEquals(Outcome.ACCEPTED_SAME, outcome(memoryA, "session=\"" + aliceMemory + "\"", true));
+    }
+
     @Test
     void codecOnlyThrowsSessionCodecException() {
         SessionCodec codec = new SessionCodec(List.of(SessionCodec.ikmOf(SECRET)), 1024);

@@ -7,50 +7,50 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A request whose every part an attacker chose. */
-final class HostileRequest implements RequestView {
+/** A request whose every part an attacker chose (the fuzz targets use it too). */
+public final class HostileRequest implements RequestView {
     final String method;
     final String path;
-    final Map<String, List<String>> args = new HashMap<>();
-    final List<HttpHeader> headers = new ArrayList<>();
-    final Map<String, String> variables = new HashMap<>();
-    String remoteAddress = "127.0.0.1";
-    byte[] body = new byte[0];
+    public final Map<String, List<String>> args = new HashMap<>();
+    public final List<HttpHeader> headers = new ArrayList<>();
+    public final Map<String, String> variables = new HashMap<>();
+    private String remoteAddress = "127.0.0.1";
+    private byte[] body = new byte[0];
 
-    HostileRequest(String method, String path) {
+    public HostileRequest(String method, String path) {
         this.method = method;
         this.path = path;
     }
 
-    static HostileRequest get() {
+    public static HostileRequest get() {
         return new HostileRequest("GET", "/");
     }
 
-    HostileRequest header(String name, String value) {
+    public HostileRequest header(String name, String value) {
         headers.add(new HttpHeader(name, value));
         return this;
     }
 
-    HostileRequest cookie(String value) {
+    public HostileRequest cookie(String value) {
         return header("Cookie", value);
     }
 
-    HostileRequest arg(String name, String value) {
+    public HostileRequest arg(String name, String value) {
         args.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
         return this;
     }
 
-    HostileRequest body(byte[] bytes) {
-        body = bytes;
+    public HostileRequest body(byte[] bytes) {
+        body = bytes.clone();
         return this;
     }
 
-    HostileRequest from(String address) {
+    public HostileRequest from(String address) {
         remoteAddress = address;
         return this;
     }
 
-    HostileRequest consumer(String name) {
+    public HostileRequest consumer(String name) {
         variables.put("consumer_name", name);
         return this;
     }
@@ -95,6 +95,6 @@ final class HostileRequest implements RequestView {
     }
 
     public byte[] body() {
-        return body;
+        return body.clone();
     }
 }

@@ -1,0 +1,16 @@
+package io.github.apisixsession.core;
+
+import java.util.List;
+import java.util.Map;
+
+/** Opens package-private parsers of the engine to the fuzz targets in {@code io.github.apisixsession.fuzz}. */
+public final class CoreFuzzAccess {
+
+    private CoreFuzzAccess() {
+    }
+
+    /** {@link Cookies#parse}: the request's cookies by name, first occurrence wins. */
+    public static Map<String, String> parseCookies(List<String> cookieHeaders) {
+        return Cookies.parse(cookieHeaders);
+    }
+}
