@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  * 20,000 seeded random mutations of valid cookies: nothing but SessionCodecException may be
  * thrown, and a mutation is only accepted when it opens to the original header and plaintext.
  */
-class SessionCodecFuzzTest {
+class SessionCodecMutationTest {
 
     private static final long T0 = 1_700_000_000L;
     private static final SessionCodec.Timeouts TIMEOUTS = new SessionCodec.Timeouts(900, 3600, 86400);
