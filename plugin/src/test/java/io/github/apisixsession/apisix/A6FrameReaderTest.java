@@ -1,5 +1,6 @@
 package io.github.apisixsession.apisix;
 
+import static io.github.apisixsession.apisix.A6FuzzAccess.channel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -18,42 +19,10 @@ import org.junit.jupiter.api.Test;
 
 class A6FrameReaderTest {
 
-    /** Hands out {@code data} at most {@code chunk} bytes per read, like a socket would. */
-    private static ReadableByteChannel channel(byte[] data, int chunk) {
-        return new ReadableByteChannel() {
-            int pos;
-
-            @Override
-            public int read(ByteBuffer dst) {
-                if (pos >= data.length) {
-                    return -1;
-                }
-                int n = Math.min(Math.min(chunk, dst.remaining()), data.length - pos);
-                dst.put(data, pos, n);
-                pos += n;
-                return n;
-            }
-
-            @Override
-            public boolean isOpen() {
-                return true;
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-    }
-
-    private static byte[] frames(A6Frame... frames) throws IOException {
+    private static byte[] frames(A6Frame... frames) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (A6Frame f : frames) {
-            out.write(f.type());
-            int n = f.payload().length;
-            out.write(n >>> 16);
-            out.write(n >>> 8);
-            out.write(n);
-            out.write(f.payload());
+            out.writeBytes(A6FuzzAccess.frame(f.type(), f.payload()));
         }
         return out.toByteArray();
     }

@@ -271,28 +271,13 @@ class SessionEngineFeaturesTest extends EngineTestBase {
     @Test
     void anUpstreamLoginExpiresTheChunksOfALargerPreviousSession() throws Exception {
         SessionRoute route = route("\"identity\":\"upstream\",\"compression_threshold\":0");
-        List<HttpHeader> big = new ArrayList<>(List.of(new HttpHeader("X-Session-Subject", "alice")));
-        for (int i = 0; i < 10; i++) {
-            big.add(new HttpHeader("X-Session-Data-Field-" + i, "x".repeat(900)));
-        }
-        List<HttpHeader> first = engine.onResponse(route, response(200, big)).headers();
+        List<HttpHeader> first = engine.onResponse(route, response(200, largeUpstreamLogin())).headers();
         int chunks = setCookies(first).size();
         assertTrue(chunks >= 3, setCookies(first).toString());
         String firstChunk = cookieNamed(first, "session").substring("session=".length());
 
-        ResponseView smallLogin = new ResponseView() {
-            public int status() {
-                return 200;
-            }
-
-            public List<HttpHeader> headers() {
-                return List.of(new HttpHeader("X-Session-Subject", "alice"));
-            }
-
-            public String variable(String name) {
-                return "cookie_session".equals(name) ? firstChunk : "";
-            }
-        };
+        ResponseView smallLogin = responseWithVariables(200, List.of(new HttpHeader("X-Session-Subject", "alice")),
+                Map.of("cookie_session", firstChunk));
         List<HttpHeader> second = engine.onResponse(route, smallLogin).headers();
         assertNotNullCookie(cookieNamed(second, "session"));
         for (int i = 2; i <= chunks; i++) {
@@ -309,29 +294,14 @@ class SessionEngineFeaturesTest extends EngineTestBase {
     void aSmallerRememberCookieExpiresTheChunksOfTheLargerOneItReplaces() throws Exception {
         SessionRoute route = route("\"identity\":\"upstream\",\"compression_threshold\":0,\"remember\":true,"
                 + "\"remember_safety\":\"None\"");
-        List<HttpHeader> big = new ArrayList<>(List.of(new HttpHeader("X-Session-Subject", "alice")));
-        for (int i = 0; i < 10; i++) {
-            big.add(new HttpHeader("X-Session-Data-Field-" + i, "x".repeat(900)));
-        }
-        List<HttpHeader> first = engine.onResponse(route, response(200, big)).headers();
+        List<HttpHeader> first = engine.onResponse(route, response(200, largeUpstreamLogin())).headers();
         int chunks = (int) setCookies(first).stream().filter(c -> c.startsWith("remember")).count();
         assertTrue(chunks >= 3, setCookies(first).toString());
         String firstRemember = cookieNamed(first, "remember").substring("remember=".length());
 
         // a small login over the large remember cookie: its chunks 2… are expired
-        ResponseView smallLogin = new ResponseView() {
-            public int status() {
-                return 200;
-            }
-
-            public List<HttpHeader> headers() {
-                return List.of(new HttpHeader("X-Session-Subject", "alice"));
-            }
-
-            public String variable(String name) {
-                return "cookie_remember".equals(name) ? firstRemember : "";
-            }
-        };
+        ResponseView smallLogin = responseWithVariables(200, List.of(new HttpHeader("X-Session-Subject", "alice")),
+                Map.of("cookie_remember", firstRemember));
         List<HttpHeader> second = engine.onResponse(route, smallLogin).headers();
         assertFalse(setCookieNamed(second, "remember").contains("Max-Age=0"), setCookies(second).toString());
         for (int i = 2; i <= chunks; i++) {
@@ -411,6 +381,15 @@ class SessionEngineFeaturesTest extends EngineTestBase {
             assertEquals("<absent>", header(proceed(engine.onRequest(appA, TestRequest.get("/").cookie(first)))
                     .requestHeaders(), "X-Consumer-Username"), "the replaced session is retired: " + storage);
         }
+    }
+
+    /** An upstream login of alice with 9 kB of session data: a cookie-stored session in several chunks. */
+    private static List<HttpHeader> largeUpstreamLogin() {
+        List<HttpHeader> big = new ArrayList<>(List.of(new HttpHeader("X-Session-Subject", "alice")));
+        for (int i = 0; i < 10; i++) {
+            big.add(new HttpHeader("X-Session-Data-Field-" + i, "x".repeat(900)));
+        }
+        return big;
     }
 
     private static ResponseView responseWithVariables(int status, List<HttpHeader> headers,

@@ -124,7 +124,7 @@ class CookieForgeryPropertiesTest {
     }
 
     /** What the request's Cookie parser makes of a value: trim() (controls too), one pair of quotes removed. */
-    private static String normalized(String v) {
+    static String normalized(String v) {
         String t = v.trim();
         int semi = t.indexOf(';');
         if (semi >= 0) {

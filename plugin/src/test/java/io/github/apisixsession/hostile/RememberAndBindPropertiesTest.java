@@ -1,5 +1,6 @@
 package io.github.apisixsession.hostile;
 
+import static io.github.apisixsession.hostile.CookieForgeryPropertiesTest.normalized;
 import static io.github.apisixsession.hostile.HostileEngine.SECRET;
 import static io.github.apisixsession.hostile.HostileEngine.refused;
 import static io.github.apisixsession.hostile.HostileEngine.subject;
@@ -96,19 +97,6 @@ class RememberAndBindPropertiesTest {
             return Outcome.REJECTED;
         }
         return sameAsReal ? Outcome.ACCEPTED_SAME : Outcome.FORGERY;
-    }
-
-    /** What the Cookie parser keeps of a value (see CookieForgeryPropertiesTest). */
-    private static String normalized(String v) {
-        String t = v.trim();
-        int semi = t.indexOf(';');
-        if (semi >= 0) {
-            t = t.substring(0, semi).trim();
-        }
-        if (t.length() >= 2 && t.startsWith("\"") && t.endsWith("\"")) {
-            t = t.substring(1, t.length() - 1);
-        }
-        return t;
     }
 
     private static String mutate(Random r, String v) {
