@@ -18,9 +18,15 @@ import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.simulator.UpstreamResponse;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Shared setup of the end-to-end tests: the runner jar (system property {@code runnerJar}) started
@@ -80,6 +86,40 @@ final class E2e {
         }
         if (runner != null) {
             runner.close();
+        }
+    }
+
+    /** How many threads the process has ({@code /proc/<pid>/task}). */
+    static int threadCount(long pid) {
+        return entries(Path.of("/proc", Long.toString(pid), "task"));
+    }
+
+    /** How many files and sockets the process has open ({@code /proc/<pid>/fd}). */
+    static int openFileCount(long pid) {
+        return entries(Path.of("/proc", Long.toString(pid), "fd"));
+    }
+
+    private static int entries(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return (int) s.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Runs {@code jcmd <pid> <command>} (the test JVM's own), asserts it succeeded, returns its output. */
+    static String jcmd(long pid, String command) {
+        try {
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(pid), command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd " + command + ": " + out);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
         }
     }
 

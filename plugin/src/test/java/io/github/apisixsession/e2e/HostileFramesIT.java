@@ -13,9 +13,6 @@ import io.github.apisixsession.simulator.FrameBarrage;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +20,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -184,12 +180,9 @@ class HostileFramesIT {
         }
 
         static Counts of(long pid) throws IOException, InterruptedException {
-            int threads = count(Path.of("/proc/" + pid + "/task"));
-            int fds = count(Path.of("/proc/" + pid + "/fd"));
-            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-                    Long.toString(pid), "Thread.print").redirectErrorStream(true).start();
-            String dump = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd Thread.print: " + dump);
+            int threads = E2e.threadCount(pid);
+            int fds = E2e.openFileCount(pid);
+            String dump = E2e.jcmd(pid, "Thread.print");
             int busy = 0;
             int idle = 0;
             List<String> busyOnes = new ArrayList<>();
@@ -202,12 +195,6 @@ class HostileFramesIT {
                 }
             }
             return new Counts(threads, fds, busy, idle, String.join("\n\n", busyOnes));
-        }
-
-        private static int count(Path dir) throws IOException {
-            try (Stream<Path> s = Files.list(dir)) {
-                return (int) s.count();
-            }
         }
 
         @Override

@@ -7,13 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.apisixsession.simulator.ClientRequest;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
-import io.github.apisixsession.simulator.Route;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
-import java.io.File;
-import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,7 +41,7 @@ class HostileStorageConfigsIT {
             apisix.route(E2e.apisixRoute("/kept/*", "storage", "postgres", "reject_status", 401,
                     "postgres", PostgresStorageIT.postgresAt(pg.host(), pg.port(), database, "pool_size", 1)));
             CookieJar kept = E2e.login(apisix, runner, "/kept/login");
-            int threadsBefore = threads(runner.pid());
+            int threadsBefore = E2e.threadCount(runner.pid());
             long connectionsBefore = connections(database);
 
             int maxConnections = 0;
@@ -67,7 +63,7 @@ class HostileStorageConfigsIT {
                 assertTrue(open <= BOUND, "wave " + wave + ": " + open + " connections open\n" + runner.logs());
             }
             collectAndWait(runner);
-            int threadsAfter = threads(runner.pid());
+            int threadsAfter = E2e.threadCount(runner.pid());
             long connectionsAfter = connections(database);
             System.out.println("HOSTILE storage-configs routes=" + WAVES * PER_WAVE + " max-connections-in-a-wave="
                     + maxConnections + " connections before/after=" + connectionsBefore + "/" + connectionsAfter
@@ -86,16 +82,8 @@ class HostileStorageConfigsIT {
 
     /** Asks the runner's JVM for a full collection, then waits past the idle time and a sweep. */
     private static void collectAndWait(RunnerProcess runner) throws Exception {
-        Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-        Process p = new ProcessBuilder(jcmd.toString(), Long.toString(runner.pid()), "GC.run")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "jcmd GC.run");
+        E2e.jcmd(runner.pid(), "GC.run");
         Thread.sleep(2_000);
-    }
-
-    private static int threads(long pid) {
-        String[] tasks = new File("/proc/" + pid + "/task").list();
-        return tasks == null ? -1 : tasks.length;
     }
 
     private static long connections(String database) throws Exception {

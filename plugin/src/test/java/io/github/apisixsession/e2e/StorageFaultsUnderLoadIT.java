@@ -103,17 +103,15 @@ class StorageFaultsUnderLoadIT {
     /** At most two database calls, each at most connect_timeout + query_timeout; plus 4 s. */
     private static final long PG_BOUND_MS = 2L * 2 * PG_TIMEOUT_S * 1000 + 4000;
 
-    private Path redisDir;
-    private Process redis;
+    private TestRedisServer redis;
     private PrivatePostgres postgres;
 
     @AfterAll
     void cleanUp() throws Exception {
         try {
-            if (redis != null && redis.isAlive()) {
-                redis.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            if (redis != null) {
+                redis.close();
             }
-            deleteTree(redisDir);
         } finally {
             if (postgres != null) {
                 postgres.close();
@@ -125,10 +123,8 @@ class StorageFaultsUnderLoadIT {
 
     @Test
     void redisKilledAndHungUnderLoad() throws Exception {
-        requireBinary(List.of("redis-server", "--version"), "redis-server is not installed (apt-get install redis-server)");
-        redisDir = Files.createTempDirectory("redis-faults-it-");
-        int port = freePort();
-        startRedis(port);
+        redis = TestRedisServer.start("redis-faults-it");
+        int port = redis.port;
         Map<String, Object> redisConf = new LinkedHashMap<>();
         redisConf.put("port", port);
         redisConf.put("prefix", "faults");
@@ -137,15 +133,15 @@ class StorageFaultsUnderLoadIT {
         redisConf.put("pool_wait", REDIS_TIMEOUT_MS);
         redisConf.put("pool_size", POOL_SIZE);
         Count connections = () -> {
-            try (Jedis j = new Jedis("127.0.0.1", port)) {
+            try (Jedis j = redis.jedis()) {
                 return (int) j.clientList().lines().filter(l -> !l.isBlank()).count() - 1; // not this one
             }
         };
         Fault crash = new Fault("SIGKILL, restart", () -> {
-            signal("KILL", redis.pid());
-            assertTrue(redis.waitFor(10, TimeUnit.SECONDS), "redis-server exited");
-        }, () -> startRedis(port));
-        Fault hang = new Fault("SIGSTOP, SIGCONT", () -> signal("STOP", redis.pid()), () -> signal("CONT", redis.pid()));
+            redis.signal("KILL");
+            redis.awaitExit();
+        }, redis::start);
+        Fault hang = new Fault("SIGSTOP, SIGCONT", () -> redis.signal("STOP"), () -> redis.signal("CONT"));
         try (RunnerProcess runner = E2e.start(); SimulatedApisix apisix = gateway(runner)) {
             apisix.route(E2e.apisixRoute("/app/*", "storage", "redis", "redis", redisConf,
                     "reject_status", 401, "storage_error_status", REDIS_STATUS));
@@ -156,27 +152,6 @@ class StorageFaultsUnderLoadIT {
                 sessions.addAll(s.sessions());
             }
             assertLogged(runner, "redis", sessions, "redis storage (127.0.0.1:" + port + ")", 2);
-        }
-    }
-
-    private void startRedis(int port) throws Exception {
-        redis = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", redisDir.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                "--logfile", redisDir.resolve("redis.log").toString())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(redisDir.resolve("stdout.log").toFile())).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true) {
-            try (Jedis j = new Jedis("127.0.0.1", port)) {
-                if ("PONG".equals(j.ping())) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                if (System.nanoTime() > deadline || !redis.isAlive()) {
-                    throw new IOException("redis-server did not start: " + Files.readString(redisDir.resolve("stdout.log")), e);
-                }
-                Thread.sleep(20);
-            }
         }
     }
 
@@ -602,8 +577,8 @@ class StorageFaultsUnderLoadIT {
             int fds = 0;
             int conns = 0;
             for (int i = 0; i < samples; i++) {
-                threads = Math.max(threads, count(Path.of("/proc", Long.toString(runner.pid()), "task")));
-                fds = Math.max(fds, count(Path.of("/proc", Long.toString(runner.pid()), "fd")));
+                threads = Math.max(threads, E2e.threadCount(runner.pid()));
+                fds = Math.max(fds, E2e.openFileCount(runner.pid()));
                 conns = Math.max(conns, server.get());
                 Thread.sleep(100);
             }
@@ -621,12 +596,6 @@ class StorageFaultsUnderLoadIT {
                     || c.fds > before.fds + FD_SLACK || c.connections > before.connections + CONN_SLACK));
             return c;
         }
-
-        private static int count(Path dir) throws IOException {
-            try (Stream<Path> s = Files.list(dir)) {
-                return (int) s.count();
-            }
-        }
     }
 
     // ================================================================ helpers
@@ -634,23 +603,6 @@ class StorageFaultsUnderLoadIT {
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
-        }
-    }
-
-    private static void requireBinary(List<String> command, String missing) {
-        boolean ok;
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            ok = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException | InterruptedException e) {
-            ok = false;
-        }
-        if (!ok) {
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(missing);
-            }
-            abort(missing);
         }
     }
 
