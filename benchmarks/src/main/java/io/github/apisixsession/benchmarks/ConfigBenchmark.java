@@ -1,11 +1,11 @@
 package io.github.apisixsession.benchmarks;
 
-import io.github.apisixsession.core.ConfigException;
-import io.github.apisixsession.core.SessionConfig;
-import io.github.apisixsession.core.SessionConfigParser;
+import io.github.apisixsession.core.config.ConfigException;
+import io.github.apisixsession.core.config.SessionConfig;
+import io.github.apisixsession.core.config.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionRoute;
-import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.memory.MemorySessionStorageProvider;
 import java.time.Clock;

@@ -1,13 +1,13 @@
 package io.github.apisixsession.benchmarks;
 
-import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.config.ConfigException;
 import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestDecision;
-import io.github.apisixsession.core.SessionConfigParser;
+import io.github.apisixsession.core.config.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionRoute;
-import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.memory.MemorySessionStorageProvider;
 import java.time.Instant;

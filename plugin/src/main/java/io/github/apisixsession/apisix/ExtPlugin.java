@@ -1,6 +1,6 @@
 package io.github.apisixsession.apisix;
 
-import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.config.ConfigException;
 import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.RequestView;

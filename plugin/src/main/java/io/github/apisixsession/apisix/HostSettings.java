@@ -1,6 +1,6 @@
 package io.github.apisixsession.apisix;
 
-import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.core.persistence.SessionStorages;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import java.nio.file.Path;

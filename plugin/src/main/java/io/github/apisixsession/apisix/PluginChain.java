@@ -25,7 +25,7 @@ record PluginChain(List<Link<?>> links) {
             return plugin.onResponse(config, response);
         }
 
-        static <C> Link<C> prepare(ExtPlugin<C> plugin, String value) throws io.github.apisixsession.core.ConfigException {
+        static <C> Link<C> prepare(ExtPlugin<C> plugin, String value) throws io.github.apisixsession.core.config.ConfigException {
             return new Link<>(plugin, plugin.prepare(value));
         }
     }

@@ -1,7 +1,7 @@
 package io.github.apisixsession.apisix;
 
 import io.github.api7.A6.Err.Code;
-import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.config.ConfigException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.ResponseDecision;

@@ -1,16 +1,16 @@
 package io.github.apisixsession.apisix;
 
-import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.config.ConfigException;
 import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.RequestView;
 import io.github.apisixsession.core.ResponseDecision;
 import io.github.apisixsession.core.ResponseView;
-import io.github.apisixsession.core.SessionConfigParser;
+import io.github.apisixsession.core.config.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.SessionRoute;
-import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.StorageContext;
 
 import java.security.SecureRandom;

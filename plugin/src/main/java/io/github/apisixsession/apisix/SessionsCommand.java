@@ -1,12 +1,12 @@
 package io.github.apisixsession.apisix;
 
-import io.github.apisixsession.core.ConfigException;
-import io.github.apisixsession.core.SessionConfig;
-import io.github.apisixsession.core.SessionConfigParser;
+import io.github.apisixsession.core.config.ConfigException;
+import io.github.apisixsession.core.config.SessionConfig;
+import io.github.apisixsession.core.config.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.SessionRoute;
-import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.StorageException;
 

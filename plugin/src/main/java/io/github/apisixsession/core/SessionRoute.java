@@ -1,5 +1,9 @@
 package io.github.apisixsession.core;
 
+import io.github.apisixsession.core.config.SessionConfig;
+import io.github.apisixsession.core.http.TokenTransport;
+import io.github.apisixsession.core.persistence.SessionPersistence;
+
 /**
  * A route's session config made ready for requests, once per conf token: the codec with its
  * derived keys and the shared storage (in {@link SessionPersistence}) and how tokens travel
@@ -21,11 +25,11 @@ public final class SessionRoute {
         return config;
     }
 
-    SessionPersistence persistence() {
+    public SessionPersistence persistence() {
         return persistence;
     }
 
-    TokenTransport transport() {
+    public TokenTransport transport() {
         return transport;
     }
 }

@@ -4,7 +4,7 @@ import io.github.api7.A6.Err.Code;
 import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.SessionMetrics;
-import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.memory.MemorySessionStorageProvider;
 import java.io.ByteArrayOutputStream;

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.github.benmanes.caffeine.cache.Ticker;
 import io.github.api7.A6.Err.Code;
 import io.github.api7.A6.HTTPReqCall.Action;
-import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.config.ConfigException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.ResponseDecision;

@@ -1,5 +1,7 @@
 package io.github.apisixsession.core;
 
+import io.github.apisixsession.core.http.Cookies;
+
 import java.util.List;
 import java.util.Map;
 

@@ -1,5 +1,8 @@
 package io.github.apisixsession.core;
 
+import io.github.apisixsession.core.config.ConfigException;
+import io.github.apisixsession.core.config.SessionConfigParser;
+import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SessionStorageProvider;

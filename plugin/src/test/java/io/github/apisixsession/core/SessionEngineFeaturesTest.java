@@ -1,5 +1,6 @@
 package io.github.apisixsession.core;
 
+import io.github.apisixsession.core.config.SessionConfigParser;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

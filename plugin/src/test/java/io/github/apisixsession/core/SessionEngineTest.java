@@ -1,5 +1,6 @@
 package io.github.apisixsession.core;
 
+import io.github.apisixsession.core.config.SessionConfigParser;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SessionStorageProvider;

@@ -4,10 +4,10 @@ import static io.github.apisixsession.hostile.HostileEngine.SECRET;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.apisixsession.core.ConfigException;
+import io.github.apisixsession.core.config.ConfigException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestDecision;
-import io.github.apisixsession.core.SessionConfig;
+import io.github.apisixsession.core.config.SessionConfig;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.hostile.HostileRun.Outcome;
@@ -135,7 +135,7 @@ class ConfigAndHeaderPropertiesTest {
 
     @Test
     void cookieHeaderParserNeverThrowsAndStaysBounded() throws Exception {
-        Class<?> cookies = Class.forName("io.github.apisixsession.core.Cookies");
+        Class<?> cookies = Class.forName("io.github.apisixsession.core.http.Cookies");
         Method parse = cookies.getDeclaredMethod("parse", List.class);
         parse.setAccessible(true);
         String alphabet = "ab=; \"\t,session2=\u0000\u00e9";

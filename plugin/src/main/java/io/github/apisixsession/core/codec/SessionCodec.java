@@ -1,21 +1,15 @@
 package io.github.apisixsession.core.codec;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.InvalidAlgorithmParameterException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.zip.DataFormatException;
-import java.util.zip.Deflater;
-import java.util.zip.Inflater;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
-import javax.crypto.Mac;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -33,10 +27,8 @@ public final class SessionCodec {
     static final String ERR_MAC = "invalid session message authentication code";
     static final String ERR_DECRYPT = "unable to decrypt session data (cipher:final: EVP_CipherFinal_ex failed)";
 
-    private static final int KEY_SIZE = 32;
-    private static final int IV_SIZE = 12;
-    private static final byte[] ENCRYPTION = "encryption:".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] AUTHENTICATION = "authentication:".getBytes(StandardCharsets.US_ASCII);
+    private static final int KEY_SIZE = SessionKeys.KEY_SIZE;
+    private static final int IV_SIZE = SessionKeys.IV_SIZE;
     private static final SecureRandom RANDOM = new SecureRandom();
     /**
      * One AES-GCM {@link Cipher} per thread, initialised afresh for every message: looking the
@@ -44,16 +36,8 @@ public final class SessionCodec {
      * decryption of a small session itself.
      */
     private static final ThreadLocal<Cipher> GCM = ThreadLocal.withInitial(SessionCodec::newGcm);
-    private static final ThreadLocal<Mac> HMAC = ThreadLocal.withInitial(() -> {
-        try {
-            return Mac.getInstance("HmacSHA256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("HmacSHA256 is not available", e);
-        }
-    });
 
-    private final byte[][] ikms;
-    private final SecretKeySpec[] prks;
+    private final SessionKeys keys;
     private final int compressionThreshold;
 
     /**
@@ -69,17 +53,7 @@ public final class SessionCodec {
         if (compressionThreshold < 0) {
             throw new IllegalArgumentException("compressionThreshold must be >= 0");
         }
-        this.ikms = new byte[ikms.size()][];
-        this.prks = new SecretKeySpec[ikms.size()];
-        for (int i = 0; i < ikms.size(); i++) {
-            byte[] ikm = ikms.get(i);
-            if (ikm == null || ikm.length != KEY_SIZE) {
-                throw new IllegalArgumentException("invalid ikm size");
-            }
-            this.ikms[i] = ikm.clone();
-            // HKDF-Extract (RFC 5869) with an empty salt, i.e. HashLen zero bytes
-            this.prks[i] = new SecretKeySpec(hmac(new byte[KEY_SIZE], ikm), "HmacSHA256");
-        }
+        this.keys = new SessionKeys(ikms);
         this.compressionThreshold = compressionThreshold;
     }
 
@@ -173,8 +147,8 @@ public final class SessionCodec {
         byte[] mac = Arrays.copyOfRange(h, SessionHeader.MAC_OFFSET, SessionHeader.SIZE);
         int matched = -1;
         byte[] bindSuffix = binding.macSuffix(flags);
-        for (int i = 0; i < ikms.length && matched < 0; i++) {
-            byte[] expected = calculateMac(i, sid, h, SessionHeader.MAC_OFFSET, bindSuffix);
+        for (int i = 0; i < keys.count() && matched < 0; i++) {
+            byte[] expected = keys.mac(i, sid, h, SessionHeader.MAC_OFFSET, bindSuffix);
             if (MessageDigest.isEqual(mac, expected)) {
                 matched = i;
             }
@@ -210,10 +184,10 @@ public final class SessionCodec {
             throw new SessionCodecException("unable to base64url decode session data (invalid input)");
         }
         int ikmIndex = verified.ikmIndex();
-        if (ikmIndex < 0 || ikmIndex >= ikms.length) {
+        if (ikmIndex < 0 || ikmIndex >= keys.count()) {
             throw new SessionCodecException(ERR_MAC);
         }
-        byte[] keyIv = deriveEncryptionKeyAndIv(ikmIndex, header.sid(), kdf);
+        byte[] keyIv = keys.encryptionKeyAndIv(ikmIndex, header.sid(), kdf);
         byte[] aad = Arrays.copyOf(header.toBytes(), SessionHeader.AAD_SIZE);
         byte[] input = Arrays.copyOf(ciphertext, ciphertext.length + SessionHeader.TAG_SIZE);
         System.arraycopy(header.tag(), 0, input, ciphertext.length, SessionHeader.TAG_SIZE);
@@ -230,7 +204,7 @@ public final class SessionCodec {
             throw new SessionCodecException("unable to decrypt session data");
         }
         if (header.hasFlag(SessionHeader.FLAG_DEFLATE)) {
-            plaintext = inflate(plaintext);
+            plaintext = RawDeflate.inflate(plaintext, MAX_PLAINTEXT_SIZE);
         }
         return plaintext;
     }
@@ -262,7 +236,7 @@ public final class SessionCodec {
         flags &= ~SessionHeader.FLAG_DEFLATE;
         byte[] body = plaintext;
         if (compressionThreshold != 0 && plaintext.length > compressionThreshold) {
-            byte[] deflated = deflate(plaintext);
+            byte[] deflated = RawDeflate.deflate(plaintext);
             if (deflated.length < plaintext.length) {
                 body = deflated;
                 flags |= SessionHeader.FLAG_DEFLATE;
@@ -304,7 +278,7 @@ public final class SessionCodec {
         SessionHeader partial = new SessionHeader(flags, sid.clone(), creationTime, rollingOffset, (int) dataSize,
                 null, idlingOffset, null);
         byte[] h = partial.toBytes();
-        byte[] keyIv = deriveEncryptionKeyAndIv(ikmIndex, sid, kdf);
+        byte[] keyIv = keys.encryptionKeyAndIv(ikmIndex, sid, kdf);
         byte[] sealed;
         try {
             SecretKeySpec key = new SecretKeySpec(keyIv, 0, KEY_SIZE, "AES");
@@ -325,7 +299,7 @@ public final class SessionCodec {
         }
         int ctLen = sealed.length - SessionHeader.TAG_SIZE;
         System.arraycopy(sealed, ctLen, h, SessionHeader.TAG_OFFSET, SessionHeader.TAG_SIZE);
-        byte[] mac = calculateMac(ikmIndex, sid, h, SessionHeader.MAC_OFFSET, binding.macSuffix(flags));
+        byte[] mac = keys.mac(ikmIndex, sid, h, SessionHeader.MAC_OFFSET, binding.macSuffix(flags));
         System.arraycopy(mac, 0, h, SessionHeader.MAC_OFFSET, SessionHeader.MAC_SIZE);
         SessionHeader header = new SessionHeader(flags, sid.clone(), creationTime, rollingOffset, (int) dataSize,
                 Arrays.copyOfRange(sealed, ctLen, sealed.length), idlingOffset, mac);
@@ -352,14 +326,14 @@ public final class SessionCodec {
             throw new IllegalArgumentException("invalid session idling offset");
         }
         int ikmIndex = verified.ikmIndex();
-        if (ikmIndex < 0 || ikmIndex >= ikms.length) {
+        if (ikmIndex < 0 || ikmIndex >= keys.count()) {
             throw new IllegalArgumentException("unknown ikm index");
         }
         SessionHeader old = verified.header();
         long offset = Math.min(idlingOffset, SessionHeader.MAX_IDLING_OFFSET);
         byte[] h = new SessionHeader(old.flags(), old.sid(), old.creationTime(), old.rollingOffset(),
                 old.dataSize(), old.tag(), offset, null).toBytes();
-        byte[] mac = calculateMac(ikmIndex, old.sid(), h, SessionHeader.MAC_OFFSET, binding.macSuffix(old.flags()));
+        byte[] mac = keys.mac(ikmIndex, old.sid(), h, SessionHeader.MAC_OFFSET, binding.macSuffix(old.flags()));
         System.arraycopy(mac, 0, h, SessionHeader.MAC_OFFSET, SessionHeader.MAC_SIZE);
         return Base64Url.encode(h);
     }
@@ -379,162 +353,21 @@ public final class SessionCodec {
         return sid;
     }
 
-    /** The number of ikms (primary plus fallbacks). */
-    int ikmCount() {
-        return ikms.length;
-    }
-
     // ---- key derivation (package-private so tests can compare against the vectors) ----
 
     /** The HKDF-SHA256 PRK of ikm {@code ikmIndex}. */
     byte[] prk(int ikmIndex) {
-        return prks[ikmIndex].getEncoded();
+        return keys.prk(ikmIndex);
     }
 
     /** 44 bytes: the AES-256 key (0..31) and the GCM IV (32..43). */
     byte[] deriveEncryptionKeyAndIv(int ikmIndex, byte[] sid, KeyDerivation kdf) {
-        byte[] info = concat(ENCRYPTION, sid);
-        if (kdf.isHkdf()) {
-            return hkdfExpand(prks[ikmIndex], info, KEY_SIZE + IV_SIZE);
-        }
-        return pbkdf2(ikms[ikmIndex], info, kdf.pbkdf2Iterations(), KEY_SIZE + IV_SIZE);
+        return keys.encryptionKeyAndIv(ikmIndex, sid, kdf);
     }
 
     /** The 32-byte HMAC key; always HKDF, also for remember cookies. */
     byte[] deriveMacKey(int ikmIndex, byte[] sid) {
-        return hkdfExpand(prks[ikmIndex], concat(AUTHENTICATION, sid), KEY_SIZE);
-    }
-
-    private byte[] calculateMac(int ikmIndex, byte[] sid, byte[] msg, int len, byte[] bindSuffix) {
-        Mac mac = HMAC.get();
-        try {
-            mac.init(new SecretKeySpec(deriveMacKey(ikmIndex, sid), "HmacSHA256"));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-        mac.update(msg, 0, len);
-        if (bindSuffix != null) {
-            mac.update(bindSuffix);
-        }
-        return Arrays.copyOf(mac.doFinal(), SessionHeader.MAC_SIZE);
-    }
-
-    /** HKDF-Expand (RFC 5869) with HMAC-SHA256. */
-    static byte[] hkdfExpand(SecretKeySpec prk, byte[] info, int length) {
-        Mac mac = HMAC.get();
-        try {
-            mac.init(prk);
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] out = new byte[length];
-        byte[] t = new byte[0];
-        int pos = 0;
-        for (int counter = 1; pos < length; counter++) {
-            mac.update(t);
-            mac.update(info);
-            mac.update((byte) counter);
-            t = mac.doFinal();
-            int n = Math.min(t.length, length - pos);
-            System.arraycopy(t, 0, out, pos, n);
-            pos += n;
-        }
-        return out;
-    }
-
-    /**
-     * PBKDF2-HMAC-SHA256 (RFC 8018) over a raw byte password; the JDK's PBEKeySpec only takes
-     * chars, which would not feed the 32 raw ikm bytes through unchanged.
-     */
-    static byte[] pbkdf2(byte[] password, byte[] salt, int iterations, int length) {
-        Mac mac = HMAC.get();
-        try {
-            mac.init(new SecretKeySpec(password, "HmacSHA256"));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] out = new byte[length];
-        int pos = 0;
-        for (int block = 1; pos < length; block++) {
-            mac.update(salt);
-            mac.update(new byte[] {(byte) (block >>> 24), (byte) (block >>> 16), (byte) (block >>> 8), (byte) block});
-            byte[] u = mac.doFinal();
-            byte[] t = u.clone();
-            for (int i = 1; i < iterations; i++) {
-                u = mac.doFinal(u);
-                for (int j = 0; j < t.length; j++) {
-                    t[j] ^= u[j];
-                }
-            }
-            int n = Math.min(t.length, length - pos);
-            System.arraycopy(t, 0, out, pos, n);
-            pos += n;
-        }
-        return out;
-    }
-
-    private static byte[] hmac(byte[] key, byte[] data) {
-        Mac mac = HMAC.get();
-        try {
-            mac.init(new SecretKeySpec(key, "HmacSHA256"));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-        return mac.doFinal(data);
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] r = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, r, a.length, b.length);
-        return r;
-    }
-
-    // ---- raw deflate (windowBits -15) ----
-
-    static byte[] deflate(byte[] data) {
-        Deflater deflater = new Deflater(Deflater.DEFAULT_COMPRESSION, true);
-        try {
-            deflater.setInput(data);
-            deflater.finish();
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length / 2));
-            byte[] buf = new byte[8192];
-            while (!deflater.finished()) {
-                int n = deflater.deflate(buf);
-                out.write(buf, 0, n);
-            }
-            return out.toByteArray();
-        } finally {
-            deflater.end();
-        }
-    }
-
-    static byte[] inflate(byte[] data) throws SessionCodecException {
-        Inflater inflater = new Inflater(true);
-        try {
-            inflater.setInput(data);
-            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.max(64, data.length * 4));
-            byte[] buf = new byte[8192];
-            while (!inflater.finished()) {
-                int n = inflater.inflate(buf);
-                if (n == 0) {
-                    if (inflater.needsDictionary()) {
-                        throw new SessionCodecException("unable to inflate session data (need dictionary)");
-                    }
-                    if (inflater.needsInput()) {
-                        throw new SessionCodecException("unable to inflate session data (truncated input)");
-                    }
-                }
-                if (out.size() + n > MAX_PLAINTEXT_SIZE) {
-                    throw new SessionCodecException("unable to inflate session data (size limit exceeded)");
-                }
-                out.write(buf, 0, n);
-            }
-            return out.toByteArray();
-        } catch (DataFormatException e) {
-            throw new SessionCodecException("unable to inflate session data (data error)");
-        } finally {
-            inflater.end();
-        }
+        return keys.macKey(ikmIndex, sid);
     }
 
     /** Timeouts in seconds; 0 disables each. */

@@ -310,7 +310,7 @@ class SessionCodecTest {
 
     @Test
     void zipBombAndBadDeflateAreRejected() throws Exception {
-        byte[] bomb = SessionCodec.deflate(new byte[SessionCodec.MAX_PLAINTEXT_SIZE + 1]);
+        byte[] bomb = RawDeflate.deflate(new byte[SessionCodec.MAX_PLAINTEXT_SIZE + 1]);
         SessionCodec.Sealed s = codec.sealBody(0, SID, SessionHeader.FLAG_STORAGE | SessionHeader.FLAG_DEFLATE,
                 T0, 0, 0, bomb, KeyDerivation.HKDF);
         SessionCodec.Verified v = codec.verifyHeader(s.encodedHeader(), true, false, KONG, T0);
@@ -321,7 +321,7 @@ class SessionCodecTest {
                 new byte[] {(byte) 0xff, (byte) 0xff, 1, 2, 3}, KeyDerivation.HKDF);
         assertTrue(reason(() -> open(codec, cookie(junk), false, KONG, T0)).startsWith("unable to inflate session data ("));
 
-        byte[] good = SessionCodec.deflate("x".repeat(5000).getBytes(StandardCharsets.US_ASCII));
+        byte[] good = RawDeflate.deflate("x".repeat(5000).getBytes(StandardCharsets.US_ASCII));
         SessionCodec.Sealed truncated = codec.sealBody(0, SID, SessionHeader.FLAG_DEFLATE, T0, 0, 0,
                 Arrays.copyOf(good, good.length / 2), KeyDerivation.HKDF);
         assertTrue(reason(() -> open(codec, cookie(truncated), false, KONG, T0)).startsWith("unable to inflate session data ("));
@@ -459,7 +459,7 @@ class SessionCodecTest {
         mac.init(new SecretKeySpec(new byte[32], "HmacSHA256"));
         byte[] prk = mac.doFinal(hex.parseHex("0b".repeat(22)));
         assertEquals("19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04", hex.formatHex(prk));
-        byte[] okm = SessionCodec.hkdfExpand(new SecretKeySpec(prk, "HmacSHA256"), new byte[0], 42);
+        byte[] okm = HmacKdf.hkdfExpand(new SecretKeySpec(prk, "HmacSHA256"), new byte[0], 42);
         assertEquals("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
                 hex.formatHex(okm));
     }
@@ -469,12 +469,12 @@ class SessionCodecTest {
         HexFormat hex = HexFormat.of();
         assertEquals("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
                         + "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783",
-                hex.formatHex(SessionCodec.pbkdf2("passwd".getBytes(StandardCharsets.US_ASCII),
+                hex.formatHex(HmacKdf.pbkdf2("passwd".getBytes(StandardCharsets.US_ASCII),
                         "salt".getBytes(StandardCharsets.US_ASCII), 1, 64)));
         byte[] jdk = SecretKeyFactory.getInstance("PBKDF2WithHmacSHA256")
                 .generateSecret(new PBEKeySpec("password".toCharArray(), "salt!".getBytes(StandardCharsets.US_ASCII), 1000, 44 * 8))
                 .getEncoded();
-        assertArrayEquals(jdk, SessionCodec.pbkdf2("password".getBytes(StandardCharsets.US_ASCII),
+        assertArrayEquals(jdk, HmacKdf.pbkdf2("password".getBytes(StandardCharsets.US_ASCII),
                 "salt!".getBytes(StandardCharsets.US_ASCII), 1000, 44));
     }
 

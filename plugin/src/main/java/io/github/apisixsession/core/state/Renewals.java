@@ -1,8 +1,9 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.state;
 
 import com.github.benmanes.caffeine.cache.Cache;
-import io.github.apisixsession.core.SessionPersistence.Saved;
+import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.codec.SessionCodecException;
+import io.github.apisixsession.core.persistence.SavedSession;
 import io.github.apisixsession.storage.StorageException;
 
 import java.time.Clock;
@@ -13,17 +14,17 @@ import java.time.Clock;
  * for it and send the same cookie. Kept for the route's {@code stale_ttl}, the window in which the
  * old cookie is still expected.
  */
-final class Renewals {
+public final class Renewals {
 
     private final Cache<Key, Entry> done;
 
-    Renewals(Clock clock, long capacity) {
+    public Renewals(Clock clock, long capacity) {
         this.done = ExpiringCache.build(clock, capacity, e -> e.keepSeconds);
     }
 
     /** What a renewal does: save the session under a new id. */
-    interface Renewal {
-        Saved save() throws StorageException, SessionCodecException;
+    public interface Renewal {
+        SavedSession save() throws StorageException, SessionCodecException;
     }
 
     /**
@@ -32,7 +33,7 @@ final class Renewals {
      *
      * @return the saved session, and whether this call did the work
      */
-    Result renew(SessionRoute route, String sessionId, long keepSeconds, Renewal renewal)
+    public Result renew(SessionRoute route, String sessionId, long keepSeconds, Renewal renewal)
             throws StorageException, SessionCodecException {
         boolean[] mine = {false};
         try {
@@ -53,14 +54,14 @@ final class Renewals {
         }
     }
 
-    record Result(Saved saved, boolean renewedHere) {
+    public record Result(SavedSession saved, boolean renewedHere) {
     }
 
     /** The route object itself (one per conf token) and the old session id. */
     private record Key(SessionRoute route, String sessionId) {
     }
 
-    private record Entry(Saved saved, long keepSeconds) {
+    private record Entry(SavedSession saved, long keepSeconds) {
     }
 
     /** Carries a checked failure out of Caffeine's mapping function; nothing is cached then. */

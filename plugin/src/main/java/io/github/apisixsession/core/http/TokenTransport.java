@@ -1,14 +1,18 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.http;
 
-import io.github.apisixsession.core.SessionConfig.TokenLookup;
+import io.github.apisixsession.core.HttpHeader;
+import io.github.apisixsession.core.RequestView;
 import io.github.apisixsession.core.codec.CookieAttributes;
 import io.github.apisixsession.core.codec.CookieChunker;
 import io.github.apisixsession.core.codec.SetCookieRenderer;
+import io.github.apisixsession.core.config.SessionConfig;
+import io.github.apisixsession.core.config.SessionConfig.TokenLookup;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.HashSet;
 
 /**
  * How session tokens travel for one route ({@code key_lookup}): read from a cookie, a request
@@ -16,24 +20,24 @@ import java.util.HashSet;
  * the same name (header and query lookups, for API and mobile clients). Also the sticky cookie and
  * the removal of the token from the upstream request ({@code forward_session: false}).
  */
-final class TokenTransport {
+public final class TokenTransport {
 
     private final SessionConfig config;
     private final CookieAttributes attributes;
 
-    TokenTransport(SessionConfig config) {
+    public TokenTransport(SessionConfig config) {
         this.config = config;
         SessionConfig.Cookie c = config.cookie();
         this.attributes = new CookieAttributes(c.domain(), c.path(), c.sameSite(), c.priority(), c.partitioned(),
                 c.secure(), c.httpOnly()).forName(config.tokenName());
     }
 
-    boolean usesCookies() {
+    public boolean usesCookies() {
         return config.lookup().source() == TokenLookup.Source.COOKIE;
     }
 
     /** The session token of the request, or null. */
-    String sessionToken(RequestView request, Map<String, String> cookies) {
+    public String sessionToken(RequestView request, Map<String, String> cookies) {
         String name = config.tokenName();
         List<String> values = switch (config.lookup().source()) {
             case COOKIE -> {
@@ -53,11 +57,11 @@ final class TokenTransport {
     }
 
     /** The APISIX variable that holds the token in a response-phase call (post-resp). */
-    String tokenVariable() {
+    public String tokenVariable() {
         String name = config.tokenName();
         return switch (config.lookup().source()) {
             case COOKIE -> "cookie_" + name;
-            case HEADER -> "http_" + name.toLowerCase(java.util.Locale.ROOT).replace('-', '_');
+            case HEADER -> "http_" + name.toLowerCase(Locale.ROOT).replace('-', '_');
             case QUERY -> "arg_" + name;
         };
     }
@@ -69,7 +73,7 @@ final class TokenTransport {
      * @param lifetime seconds the session can live; used for persistent cookies
      *                 ({@code cookie_session_only: false})
      */
-    void sendSession(List<CookieChunker.Chunk> chunks, int previousChunks, long now, long lifetime,
+    public void sendSession(List<CookieChunker.Chunk> chunks, int previousChunks, long now, long lifetime,
                      List<HttpHeader> out) {
         if (!usesCookies()) {
             out.add(new HttpHeader(config.tokenName(), chunks.get(0).value()));
@@ -91,10 +95,10 @@ final class TokenTransport {
      * {@code Max-Age} the full timeout, as lua-resty-session sends it; chunks the previous remember
      * cookie used beyond them are expired.
      */
-    void sendRemember(List<CookieChunker.Chunk> chunks, int previousChunks, long creationTime, List<HttpHeader> out) {
+    public void sendRemember(List<CookieChunker.Chunk> chunks, int previousChunks, long creationTime, List<HttpHeader> out) {
         long maxAge = config.remember().rollingTimeout();
-        if (maxAge == 0 || maxAge > SessionPersistence.MAX_TTL) {
-            maxAge = SessionPersistence.MAX_TTL;
+        if (maxAge == 0 || maxAge > SessionConfig.MAX_SECONDS) {
+            maxAge = SessionConfig.MAX_SECONDS;
         }
         CookieAttributes remember = attributes.forName(config.remember().cookieName());
         for (CookieChunker.Chunk chunk : chunks) {
@@ -107,7 +111,7 @@ final class TokenTransport {
     }
 
     /** Tells the browser to drop {@code name} and its chunks 2…{@code chunks}. */
-    void expire(String name, int chunks, List<HttpHeader> out) {
+    public void expire(String name, int chunks, List<HttpHeader> out) {
         if (!usesCookies() && name.equals(config.tokenName())) {
             return;
         }
@@ -118,12 +122,12 @@ final class TokenTransport {
     }
 
     /** The sticky cookie: as long-lived as the session cookie, unchanged by renewals. */
-    void sendSticky(String family, List<HttpHeader> out) {
+    public void sendSticky(String family, List<HttpHeader> out) {
         out.add(setCookie(SetCookieRenderer.render(config.stickyCookieName(), family,
                 attributes.forName(config.stickyCookieName()))));
     }
 
-    void expireSticky(List<HttpHeader> out) {
+    public void expireSticky(List<HttpHeader> out) {
         if (config.stickyCookieName() != null) {
             expire(config.stickyCookieName(), 1, out);
         }
@@ -134,7 +138,7 @@ final class TokenTransport {
      * upstream ({@code forward_session: false}) or when a new sticky cookie must already steer this
      * request (APISIX's chash balancer reads {@code cookie_<name>} after the plugin ran).
      */
-    void rewriteRequestCookies(RequestView request, String newSticky, List<HttpHeader> changes) {
+    public void rewriteRequestCookies(RequestView request, String newSticky, List<HttpHeader> changes) {
         boolean strip = !config.forwardSession();
         if (!strip && newSticky == null) {
             return;

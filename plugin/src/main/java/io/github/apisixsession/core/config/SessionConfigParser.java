@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.config;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -8,27 +8,32 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.github.apisixsession.core.SessionConfig.Bind;
-import io.github.apisixsession.core.SessionConfig.FailureLimit;
-import io.github.apisixsession.core.SessionConfig.StatusRange;
-import io.github.apisixsession.core.SessionConfig.TokenLookup;
 import io.github.apisixsession.core.codec.SessionCodec;
+import io.github.apisixsession.core.config.SessionConfig.Bind;
+import io.github.apisixsession.core.config.SessionConfig.FailureLimit;
+import io.github.apisixsession.core.config.SessionConfig.StatusRange;
+import io.github.apisixsession.core.config.SessionConfig.TokenLookup;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageConfigException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
+
+import static io.github.apisixsession.core.config.ConfigFields.enumSet;
+import static io.github.apisixsession.core.config.ConfigFields.isToken;
+import static io.github.apisixsession.core.config.ConfigFields.nonEmpty;
+import static io.github.apisixsession.core.config.ConfigFields.optionalNonEmpty;
+import static io.github.apisixsession.core.config.ConfigFields.printable;
+import static io.github.apisixsession.core.config.ConfigFields.seconds;
+import static io.github.apisixsession.core.config.ConfigFields.upperSet;
 
 /**
  * Turns a route's {@code session} conf value (a JSON object) into a {@link SessionConfig}, with
@@ -39,33 +44,17 @@ public final class SessionConfigParser {
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionConfigParser.class);
 
-    /** lua-resty-session caps storage TTLs and cookie lifetimes at 400 days. */
-    static final long MAX_SECONDS = 34_560_000L;
     private static final int MAX_CONFIG_CHARS = 1 << 20;
 
     /** Kong's {@code storage: "kong"}: the server-side storage used when none is configured. */
     static final String KONG_STORAGE = "kong";
     private static final String DEFAULT_SERVER_STORAGE = "memory";
 
-    private static final Set<String> SAME_SITE = Set.of("Strict", "Lax", "None", "Default");
-    private static final Set<String> PRIORITY = Set.of("Low", "Medium", "High");
     private static final Set<String> LOGOUT_METHODS = Set.of("GET", "POST", "DELETE");
     private static final Set<String> SESSION_HEADERS = Set.of("id", "audience", "subject", "timeout",
             "idling-timeout", "rolling-timeout", "absolute-timeout");
-    private static final Map<String, Integer> REMEMBER_SAFETY = Map.of("None", 0, "Low", 1_000,
-            "Medium", 10_000, "High", 100_000, "Very High", 1_000_000);
     private static final Map<String, Bind> BINDS = Map.of("ip", Bind.IP, "scheme", Bind.SCHEME,
             "user-agent", Bind.USER_AGENT, "user_agent", Bind.USER_AGENT);
-
-    /** Kong's deprecated shorthand fields, "to be removed in Kong 4.0", and what they map to. */
-    private static final Map<String, String> DEPRECATED = Map.of(
-            "cookie_lifetime", "rolling_timeout",
-            "cookie_idletime", "idling_timeout",
-            "cookie_discard", "stale_ttl",
-            "cookie_samesite", "cookie_same_site",
-            "cookie_httponly", "cookie_http_only",
-            "cookie_persistent", "remember",
-            "cookie_renew", "");
 
     private static final Set<String> KNOWN = Set.of(
             "secret", "secret_fallbacks", "random_secret", "storage", "audience",
@@ -130,39 +119,10 @@ public final class SessionConfigParser {
                     : "invalid JSON at line " + at.getLineNr() + ", column " + at.getColumnNr());
         }
         try {
-            return parse(StorageConfig.of("", replaceDeprecated(map)));
+            return parse(StorageConfig.of("", KongAliases.replace(map)));
         } catch (StorageConfigException e) {
             throw new ConfigException(e.field(), e.getMessage().substring(e.field().length() + 2));
         }
-    }
-
-    /** Kong's shorthand fields become the current ones, with a warning naming both. */
-    private static Map<String, Object> replaceDeprecated(Map<String, Object> in) throws ConfigException {
-        Map<String, Object> out = new LinkedHashMap<>(in);
-        for (Map.Entry<String, String> alias : DEPRECATED.entrySet()) {
-            String old = alias.getKey();
-            if (!out.containsKey(old)) {
-                continue;
-            }
-            Object value = out.remove(old);
-            String current = alias.getValue();
-            if (current.isEmpty()) {
-                LOG.info("session config: {} is deprecated and ignored", old);
-                continue;
-            }
-            if ("cookie_idletime".equals(old) && value == null) {
-                value = 0;
-            }
-            if ("cookie_samesite".equals(old) && "off".equals(value)) {
-                value = "Lax";
-            }
-            if (out.containsKey(current) && !Objects.equals(out.get(current), value)) {
-                throw new ConfigException(old, "deprecated alias of " + current + "; both are set, to different values");
-            }
-            out.put(current, value);
-            LOG.warn("session config: {} is deprecated (Kong removes it in 4.0); use {}", old, current);
-        }
-        return out;
     }
 
     private SessionConfig parse(StorageConfig c) throws ConfigException {
@@ -186,9 +146,9 @@ public final class SessionConfigParser {
                 seconds(c, "stale_ttl", 10), seconds(c, "touch_threshold", 60));
         int compressionThreshold = c.getInt("compression_threshold", 1024, 0, Integer.MAX_VALUE);
 
-        TokenLookup lookup = lookup(c);
-        SessionConfig.Cookie cookie = cookie(c);
-        SessionConfig.Remember remember = remember(c, lookup);
+        TokenLookup lookup = CookieOptions.lookup(c);
+        SessionConfig.Cookie cookie = CookieOptions.cookie(c);
+        SessionConfig.Remember remember = CookieOptions.remember(c, lookup);
 
         Set<String> logoutMethods = upperSet(c, "logout_methods", List.of("POST", "DELETE"), LOGOUT_METHODS);
         SessionConfig.Logout logout = new SessionConfig.Logout(logoutMethods,
@@ -216,15 +176,7 @@ public final class SessionConfigParser {
         }
         int rejectStatus = c.has("reject_status") ? c.getInt("reject_status", 0, 400, 599) : 0;
 
-        String sticky = c.getString("sticky_cookie_name", null);
-        if (sticky != null) {
-            if (!isToken(sticky)) {
-                throw new ConfigException("sticky_cookie_name", "must be a cookie name (letters, digits, !#$%&'*+-.^_`|~)");
-            }
-            if (sticky.equals(lookup.name()) || sticky.equals(remember.cookieName())) {
-                throw new ConfigException("sticky_cookie_name", "must differ from the session and remember cookie names");
-            }
-        }
+        String sticky = CookieOptions.stickyCookieName(c, lookup, remember);
 
         return new SessionConfig(ikms, storage, storageConfig, audience, timeouts, compressionThreshold, cookie,
                 remember, logout, lookup, c.getBoolean("forward_session", true),
@@ -284,76 +236,6 @@ public final class SessionConfigParser {
         return storage;
     }
 
-    private static TokenLookup lookup(StorageConfig c) throws ConfigException {
-        String cookieName = c.getString("cookie_name", "session");
-        if (!isToken(cookieName) || cookieName.length() > 64) {
-            throw new ConfigException("cookie_name", "must be 1-64 characters of letters, digits and !#$%&'*+-.^_`|~");
-        }
-        String spec = c.getString("key_lookup", null);
-        if (spec == null) {
-            return new TokenLookup(TokenLookup.Source.COOKIE, cookieName);
-        }
-        int colon = spec.indexOf(':');
-        String source = colon < 0 ? "" : spec.substring(0, colon);
-        String name = colon < 0 ? "" : spec.substring(colon + 1);
-        TokenLookup.Source s = switch (source) {
-            case "cookie" -> TokenLookup.Source.COOKIE;
-            case "header" -> TokenLookup.Source.HEADER;
-            case "query" -> TokenLookup.Source.QUERY;
-            default -> throw new ConfigException("key_lookup", "must be cookie:<name>, header:<name> or query:<name>");
-        };
-        if (!isToken(name) || name.length() > 64) {
-            throw new ConfigException("key_lookup", "the name after \"" + source + ":\" must be 1-64 token characters");
-        }
-        if (s == TokenLookup.Source.COOKIE && c.has("cookie_name") && !name.equals(cookieName)) {
-            throw new ConfigException("key_lookup", "names cookie \"" + name + "\" but cookie_name is \"" + cookieName + "\"");
-        }
-        return new TokenLookup(s, name);
-    }
-
-    private static SessionConfig.Cookie cookie(StorageConfig c) throws ConfigException {
-        String path = c.getString("cookie_path", "/");
-        if (!path.startsWith("/") || !isAttributeValue(path)) {
-            throw new ConfigException("cookie_path", "must start with / and contain no ';', spaces or control characters");
-        }
-        String domain = c.getString("cookie_domain", null);
-        if (domain != null && !domain.isEmpty() && !isAttributeValue(domain)) {
-            throw new ConfigException("cookie_domain", "must contain no ';', spaces or control characters");
-        }
-        String sameSite = c.getString("cookie_same_site", "Strict");
-        if (!SAME_SITE.contains(sameSite)) {
-            throw new ConfigException("cookie_same_site", "must be one of " + new TreeSet<>(SAME_SITE));
-        }
-        String priority = c.getString("cookie_priority", null);
-        if (priority != null && !PRIORITY.contains(priority)) {
-            throw new ConfigException("cookie_priority", "must be one of " + new TreeSet<>(PRIORITY));
-        }
-        return new SessionConfig.Cookie(path, domain, sameSite, priority, c.getBoolean("cookie_partitioned", false),
-                c.getBoolean("cookie_http_only", true), c.getBoolean("cookie_secure", true),
-                c.getBoolean("cookie_session_only", true));
-    }
-
-    private static SessionConfig.Remember remember(StorageConfig c, TokenLookup lookup) throws ConfigException {
-        boolean enabled = c.getBoolean("remember", false);
-        String name = c.getString("remember_cookie_name", "remember");
-        if (!isToken(name) || name.length() > 64) {
-            throw new ConfigException("remember_cookie_name", "must be 1-64 token characters");
-        }
-        if (enabled && lookup.source() != TokenLookup.Source.COOKIE) {
-            throw new ConfigException("remember", "remember-me needs cookies; key_lookup is " + lookup);
-        }
-        if (enabled && name.equals(lookup.name())) {
-            throw new ConfigException("remember_cookie_name", "must differ from the session cookie name");
-        }
-        String safety = c.getString("remember_safety", "Medium");
-        Integer iterations = REMEMBER_SAFETY.get(safety);
-        if (iterations == null) {
-            throw new ConfigException("remember_safety", "must be one of " + new TreeSet<>(REMEMBER_SAFETY.keySet()));
-        }
-        return new SessionConfig.Remember(enabled, name, seconds(c, "remember_rolling_timeout", 604800),
-                seconds(c, "remember_absolute_timeout", 2592000), iterations);
-    }
-
     private static Map<String, String> mapHeaders(StorageConfig c) throws ConfigException {
         StorageConfig map = c.getObject("map_headers");
         Map<String, String> out = new LinkedHashMap<>();
@@ -392,84 +274,5 @@ public final class SessionConfigParser {
             }
         }
         return limit == 0 ? FailureLimit.OFF : new FailureLimit(limit, ranges);
-    }
-
-    private static long seconds(StorageConfig c, String key, long defaultValue) {
-        Duration d = c.getSeconds(key, Duration.ofSeconds(defaultValue), Duration.ZERO, Duration.ofSeconds(MAX_SECONDS));
-        // lua-resty-session works in whole seconds
-        return d.getSeconds();
-    }
-
-    private static String nonEmpty(StorageConfig c, String key, String defaultValue) throws ConfigException {
-        String v = c.getString(key, defaultValue);
-        if (v.isEmpty()) {
-            throw new ConfigException(key, "must not be empty");
-        }
-        return v;
-    }
-
-    private static String optionalNonEmpty(StorageConfig c, String key) {
-        String v = c.getString(key, null);
-        return v == null || v.isEmpty() ? null : v;
-    }
-
-    private static Set<String> upperSet(StorageConfig c, String key, List<String> defaults, Set<String> allowed)
-            throws ConfigException {
-        List<String> values = c.has(key) ? c.getStringList(key) : defaults;
-        Set<String> out = new LinkedHashSet<>();
-        for (String v : values) {
-            String upper = v.toUpperCase(Locale.ROOT);
-            if (!allowed.contains(upper)) {
-                throw new ConfigException(key, "values must be among " + new TreeSet<>(allowed));
-            }
-            out.add(upper);
-        }
-        return out;
-    }
-
-    private static Set<String> enumSet(StorageConfig c, String key, Set<String> allowed) throws ConfigException {
-        Set<String> out = new LinkedHashSet<>();
-        for (String v : c.getStringList(key)) {
-            if (!allowed.contains(v)) {
-                throw new ConfigException(key, "values must be among " + new TreeSet<>(allowed));
-            }
-            out.add(v);
-        }
-        return out;
-    }
-
-    /** An RFC 7230 token: what cookie and header names may be. */
-    static boolean isToken(String name) {
-        if (name == null || name.isEmpty()) {
-            return false;
-        }
-        for (int i = 0; i < name.length(); i++) {
-            char ch = name.charAt(i);
-            boolean ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-                    || "!#$%&'*+-.^_`|~".indexOf(ch) >= 0;
-            if (!ok) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static boolean isAttributeValue(String v) {
-        for (int i = 0; i < v.length(); i++) {
-            char ch = v.charAt(i);
-            if (ch <= 0x20 || ch == ';' || ch == 0x7f || ch > 0x7e) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static String printable(String s) {
-        String cut = s.length() > 40 ? s.substring(0, 40) + "…" : s;
-        StringBuilder b = new StringBuilder();
-        for (char ch : cut.toCharArray()) {
-            b.append(ch < 0x20 || ch == 0x7f ? '?' : ch);
-        }
-        return b.toString();
     }
 }

@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.persistence;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
@@ -9,7 +9,9 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,48 +25,76 @@ import java.util.Map;
  * creation and kept across renewals (sticky cookie, failure counting, revocation of every copy).
  * Kong ignores both.
  */
-record SessionEntry(String audience, String subject, String consumer, String credential, List<String> groups,
+public record SessionEntry(String audience, String subject, String consumer, String credential, List<String> groups,
                     Map<String, String> extra, String family) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     static {
         JSON.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).build());
     }
 
-    SessionEntry {
+    public SessionEntry {
         groups = groups == null ? List.of() : List.copyOf(groups);
         extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
     }
 
-    static SessionEntry anonymous(String audience, String family) {
+    public static SessionEntry anonymous(String audience, String family) {
         return new SessionEntry(audience, null, null, null, List.of(), Map.of(), family);
     }
 
     /** The same entry with a family, for sessions made before families (e.g. Kong's cookies). */
-    SessionEntry withFamily(String newFamily) {
+    public SessionEntry withFamily(String newFamily) {
         return new SessionEntry(audience, subject, consumer, credential, groups, extra, newFamily);
     }
 
     /** A value for {@code map_headers}: a built-in name or a key of the extra data. */
-    String value(String name) {
+    public String value(String name) {
         return switch (name) {
             case "subject" -> subject;
             case "consumer" -> consumer;
             case "credential" -> credential;
-            case "groups" -> groups.isEmpty() ? null : String.join(",", groups);
+            case "groups" -> joinedGroups();
             case "audience" -> audience;
             default -> extra.get(dataKey(name));
         };
     }
 
     /** Data names compare like header names: {@code X-Session-Data-User-Id} is {@code user_id}. */
-    static String dataKey(String name) {
+    public static String dataKey(String name) {
         return name.toLowerCase(java.util.Locale.ROOT).replace('-', '_');
     }
 
-    boolean hasSubject() {
+    public boolean hasSubject() {
         return subject != null && !subject.isEmpty();
+    }
+
+    /** The groups as one header value ({@code a,b}), or null when there are none. */
+    public String joinedGroups() {
+        return groups.isEmpty() ? null : String.join(",", groups);
+    }
+
+    /** Groups from a comma-separated header or variable value; blanks dropped. */
+    public static List<String> groupsOf(String value) {
+        if (value == null || value.isBlank()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (String part : value.split(",")) {
+            String t = part.trim();
+            if (!t.isEmpty()) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+
+    /** A new random family id (16 bytes, base64url), given to a session at creation. */
+    public static String newFamily() {
+        byte[] family = new byte[16];
+        RANDOM.nextBytes(family);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(family);
     }
 
     static byte[] encode(List<SessionEntry> entries) {

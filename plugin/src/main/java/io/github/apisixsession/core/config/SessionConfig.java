@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.config;
 
 import io.github.apisixsession.storage.StorageConfig;
 
@@ -43,6 +43,9 @@ public record SessionConfig(
 
     /** The storage name that keeps the whole session in the cookie. */
     public static final String COOKIE_STORAGE = "cookie";
+
+    /** lua-resty-session caps storage TTLs and cookie lifetimes at 400 days. */
+    public static final long MAX_SECONDS = 34_560_000L;
 
     public SessionConfig {
         ikms = List.copyOf(ikms);

@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.config;
 
 /** A route config that cannot be used; the message starts with the offending field's path. */
 public class ConfigException extends Exception {

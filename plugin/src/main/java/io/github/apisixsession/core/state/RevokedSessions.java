@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.state;
 
 import com.github.benmanes.caffeine.cache.Cache;
 
@@ -11,20 +11,20 @@ import java.time.Clock;
  * {@code capacity} the oldest entries go first. Not shared between runners; server-side storages
  * revoke everywhere by deleting the entry.
  */
-final class RevokedSessions {
+public final class RevokedSessions {
 
     private final Cache<String, Long> revoked;
 
-    RevokedSessions(Clock clock, long capacity) {
+    public RevokedSessions(Clock clock, long capacity) {
         this.revoked = ExpiringCache.build(clock, capacity, seconds -> seconds);
     }
 
     /** Remembers {@code sessionId} for {@code seconds} (at least one). */
-    void revoke(String sessionId, long seconds) {
+    public void revoke(String sessionId, long seconds) {
         revoked.put(sessionId, Math.max(1, seconds));
     }
 
-    boolean isRevoked(String sessionId) {
+    public boolean isRevoked(String sessionId) {
         return revoked.getIfPresent(sessionId) != null;
     }
 }

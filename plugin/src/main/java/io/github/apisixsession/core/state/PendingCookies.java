@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.state;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -15,11 +15,11 @@ import java.util.concurrent.TimeUnit;
  * reply's headers, so the post-resp call collects them here by the request's {@code request_id}
  * (the same in every phase of one request) and emits them itself.
  */
-final class PendingCookies {
+public final class PendingCookies {
 
     private final Cache<String, List<String>> pending;
 
-    PendingCookies(Clock clock, Duration keepFor, long capacity) {
+    public PendingCookies(Clock clock, Duration keepFor, long capacity) {
         Ticker ticker = () -> TimeUnit.MILLISECONDS.toNanos(clock.millis());
         this.pending = Caffeine.newBuilder()
                 .ticker(ticker)
@@ -29,14 +29,14 @@ final class PendingCookies {
                 .build();
     }
 
-    void put(String requestId, List<String> setCookies) {
+    public void put(String requestId, List<String> setCookies) {
         if (!requestId.isEmpty() && !setCookies.isEmpty()) {
             pending.put(requestId, List.copyOf(setCookies));
         }
     }
 
     /** The cookies stored for this request, removed as they are taken. */
-    List<String> take(String requestId) {
+    public List<String> take(String requestId) {
         if (requestId.isEmpty()) {
             return List.of();
         }

@@ -1,4 +1,9 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.persistence;
+
+import io.github.apisixsession.core.SessionEngine;
+import io.github.apisixsession.core.SessionMetrics;
+import io.github.apisixsession.core.SessionRoute;
+import io.github.apisixsession.core.config.SessionConfigParser;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;

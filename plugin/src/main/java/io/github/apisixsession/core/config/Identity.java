@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.config;
 
 /** Where the subject of a new session comes from (config key {@code identity}). */
 public enum Identity {

@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.http;
 
 import java.util.HashMap;
 import java.util.List;
@@ -8,7 +8,7 @@ import java.util.Map;
  * The request's cookies by name. The first occurrence of a name wins: browsers send the cookie with
  * the most specific path first.
  */
-final class Cookies {
+public final class Cookies {
 
     /** More cookies than this in one request is abuse; the rest are ignored. */
     private static final int MAX_COOKIES = 256;
@@ -16,7 +16,7 @@ final class Cookies {
     private Cookies() {
     }
 
-    static Map<String, String> parse(List<String> cookieHeaders) {
+    public static Map<String, String> parse(List<String> cookieHeaders) {
         Map<String, String> out = new HashMap<>();
         for (String header : cookieHeaders) {
             int start = 0;

@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.state;
 
 import com.github.benmanes.caffeine.cache.Cache;
 
@@ -9,20 +9,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Failed upstream responses per session family ({@code failure_limit}), kept in this runner for
  * as long as the session could live. Bounded; a counter evicted early only delays the limit.
  */
-final class FailureCounts {
+public final class FailureCounts {
 
     private final Cache<String, Counter> counts;
 
-    FailureCounts(Clock clock, long capacity) {
+    public FailureCounts(Clock clock, long capacity) {
         this.counts = ExpiringCache.build(clock, capacity, c -> c.lifetimeSeconds);
     }
 
     /** Adds one failure; returns the count so far. */
-    int increment(String family, long lifetimeSeconds) {
+    public int increment(String family, long lifetimeSeconds) {
         return counts.get(family, k -> new Counter(Math.max(1, lifetimeSeconds))).value.incrementAndGet();
     }
 
-    void reset(String family) {
+    public void reset(String family) {
         counts.invalidate(family);
     }
 

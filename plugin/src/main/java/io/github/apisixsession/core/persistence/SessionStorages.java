@@ -1,5 +1,6 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.persistence;
 
+import io.github.apisixsession.core.config.SessionConfig;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SessionStorageProvider;
 import io.github.apisixsession.storage.StorageConfig;

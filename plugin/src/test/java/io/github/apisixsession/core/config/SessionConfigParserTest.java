@@ -1,4 +1,4 @@
-package io.github.apisixsession.core;
+package io.github.apisixsession.core.config;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,0 +1,23 @@
+package io.github.apisixsession.core.http;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.apisixsession.core.HttpHeader;
+import io.github.apisixsession.core.RequestDecision;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** The engine's own answers to a client: APISIX's style, {@code {"message": "…"}}. */
+public final class JsonResponse {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private JsonResponse() {
+    }
+
+    public static RequestDecision.Respond of(int status, String message) {
+        List<HttpHeader> headers = List.of(new HttpHeader("Content-Type", "application/json"));
+        byte[] body = JSON.createObjectNode().put("message", message).toString().getBytes(StandardCharsets.UTF_8);
+        return new RequestDecision.Respond(status, headers, body);
+    }
+}

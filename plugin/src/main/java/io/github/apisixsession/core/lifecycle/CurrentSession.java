@@ -1,0 +1,82 @@
+package io.github.apisixsession.core.lifecycle;
+
+import io.github.apisixsession.core.GatewayException;
+import io.github.apisixsession.core.SessionMetrics;
+import io.github.apisixsession.core.SessionMetrics.Rejection;
+import io.github.apisixsession.core.codec.SessionCodecException;
+import io.github.apisixsession.core.persistence.OpenSession;
+import io.github.apisixsession.core.persistence.SessionEntry;
+import io.github.apisixsession.core.persistence.TokenKind;
+import io.github.apisixsession.storage.StorageException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The session a request carries: its token opened (or, when there is none, restored from the
+ * remember cookie), and this route's audience in it. Every refusal is counted by reason.
+ */
+final class CurrentSession {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CurrentSession.class);
+
+    /**
+     * @param session the opened session, or null
+     * @param entry   its entry for the route's audience, or null (none, or revoked)
+     */
+    record Found(OpenSession session, SessionEntry entry) {
+    }
+
+    private final SessionMetrics metrics;
+    private final Revocations revocations;
+    private final RememberMe rememberMe;
+
+    CurrentSession(SessionMetrics metrics, Revocations revocations, RememberMe rememberMe) {
+        this.metrics = metrics;
+        this.revocations = revocations;
+        this.rememberMe = rememberMe;
+    }
+
+    Found find(RequestCall call) throws StorageException {
+        String audience = call.config.audience();
+        OpenSession session = open(call);
+        SessionEntry entry = session == null ? null : session.entry(audience);
+        if (session != null && entry == null) {
+            metrics.rejected(Rejection.OTHER_AUDIENCE);
+        } else if (entry != null && revocations.refusesFamily(call.persistence, entry)) {
+            metrics.rejected(Rejection.REVOKED);
+            entry = null;
+        }
+        if (session == null && call.config.remember().enabled()) {
+            session = rememberMe.restore(call);
+            entry = session == null ? null : session.entry(audience);
+        }
+        return new Found(session, entry);
+    }
+
+    /** The session of the request's token, or null (no token, invalid, expired, not stored, revoked). */
+    private OpenSession open(RequestCall call) throws StorageException {
+        String token = call.transport.sessionToken(call.request, call.cookies);
+        if (token == null) {
+            return null;
+        }
+        try {
+            OpenSession s = call.persistence.open(TokenKind.SESSION, token, call.cookies::get, call.binding(),
+                    call.now);
+            if (s == null) {
+                metrics.rejected(Rejection.MISSING_IN_STORAGE);
+                LOG.debug("session rejected: not in storage");
+            } else if (revocations.refuses(call.persistence, s)) {
+                metrics.rejected(Rejection.REVOKED);
+                LOG.debug("session rejected: logged out");
+                return null;
+            }
+            return s;
+        } catch (SessionCodecException e) {
+            metrics.rejected(e.reason().contains("timeout exceeded") ? Rejection.EXPIRED : Rejection.INVALID);
+            LOG.debug("session rejected: {}", e.reason());
+            return null;
+        } catch (GatewayException e) {
+            throw new StorageException("request facts for bind unavailable", e);
+        }
+    }
+}

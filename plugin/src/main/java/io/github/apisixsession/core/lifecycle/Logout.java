@@ -1,0 +1,92 @@
+package io.github.apisixsession.core.lifecycle;
+
+import io.github.apisixsession.core.GatewayException;
+import io.github.apisixsession.core.HttpHeader;
+import io.github.apisixsession.core.RequestDecision;
+import io.github.apisixsession.core.SessionMetrics;
+import io.github.apisixsession.core.codec.SessionCodecException;
+import io.github.apisixsession.core.config.SessionConfig;
+import io.github.apisixsession.core.http.LogoutRequest;
+import io.github.apisixsession.core.persistence.OpenSession;
+import io.github.apisixsession.core.persistence.SavedSession;
+import io.github.apisixsession.core.persistence.SessionEntry;
+import io.github.apisixsession.core.persistence.SessionPersistence;
+import io.github.apisixsession.core.persistence.TokenKind;
+import io.github.apisixsession.storage.StorageException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Logout of the route's audience: the request ends here (200) with its cookies expired. Other
+ * audiences of the session stay logged in under a new id; with {@code logout_all_query_arg} every
+ * stored session of the subject goes too.
+ */
+final class Logout {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Logout.class);
+
+    private final SessionMetrics metrics;
+    private final Revocations revocations;
+    private final RememberMe rememberMe;
+
+    Logout(SessionMetrics metrics, Revocations revocations, RememberMe rememberMe) {
+        this.metrics = metrics;
+        this.revocations = revocations;
+        this.rememberMe = rememberMe;
+    }
+
+    RequestDecision run(RequestCall call, OpenSession session, SessionEntry current) throws GatewayException {
+        SessionPersistence persistence = call.persistence;
+        List<HttpHeader> headers = new ArrayList<>();
+        try {
+            if (LogoutRequest.wantsAll(call.config.logout(), call.request) && current.hasSubject()) {
+                int revokedCount = persistence.deleteSessionsOf(current);
+                LOG.info("logout everywhere: {} sessions revoked", revokedCount);
+            }
+            List<SessionEntry> remaining = new ArrayList<>();
+            for (SessionEntry e : session.entries()) {
+                if (!e.audience().equals(call.config.audience())) {
+                    remaining.add(e);
+                }
+            }
+            revokeCopies(call, session, current);
+            if (!remaining.isEmpty()) {
+                // other audiences stay logged in: save them under a new id, without this one
+                SavedSession saved = persistence.save(TokenKind.SESSION, null, remaining,
+                        session.header().creationTime(), call.now, call.binding());
+                call.transport.sendSession(saved.chunks(), persistence.chunkCount(session), call.now,
+                        call.lifetime(saved.session()), headers);
+                persistence.delete(session);
+            } else {
+                persistence.delete(session);
+                call.transport.expire(call.config.tokenName(), persistence.chunkCount(session), headers);
+            }
+            if (call.config.remember().enabled()) {
+                rememberMe.forget(call.route, call.cookies::get, call.binding(), call.now, "at logout", headers);
+            }
+            call.transport.expireSticky(headers);
+        } catch (StorageException e) {
+            return StorageFailure.answer(call.config, "delete", e);
+        } catch (SessionCodecException e) {
+            LOG.warn("session not saved at logout: {}", e.reason());
+        }
+        metrics.loggedOut();
+        LOG.debug("session logged out");
+        return new RequestDecision.Respond(200, headers, new byte[0]);
+    }
+
+    /**
+     * Cookie storage cannot delete a copied cookie: this id and its family are refused here.
+     * Renewals keep the creation time, so the absolute timeout bounds every copy of the family.
+     */
+    private void revokeCopies(RequestCall call, OpenSession session, SessionEntry current) {
+        revocations.revoke(call.persistence, session, call.now);
+        long absolute = call.config.timeouts().absolute();
+        long familyLifetime = absolute > 0 ? session.header().creationTime() + absolute - call.now + 1
+                : SessionConfig.MAX_SECONDS;
+        revocations.revokeFamily(call.persistence, current.family(), familyLifetime);
+    }
+}

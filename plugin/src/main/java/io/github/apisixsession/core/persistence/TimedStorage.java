@@ -1,0 +1,69 @@
+package io.github.apisixsession.core.persistence;
+
+import io.github.apisixsession.core.SessionMetrics;
+import io.github.apisixsession.storage.SessionMetadata;
+import io.github.apisixsession.storage.SessionStorage;
+import io.github.apisixsession.storage.StorageException;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+/** A route's storage, each call timed into {@link SessionMetrics#storageLatency}. */
+final class TimedStorage {
+
+    private final SessionStorage storage;
+    private final SessionMetrics metrics;
+
+    TimedStorage(SessionStorage storage, SessionMetrics metrics) {
+        this.storage = storage;
+        this.metrics = metrics;
+    }
+
+    byte[] get(String key) throws StorageException {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            byte[] value = storage.get(key).orElse(null);
+            failed = false;
+            return value;
+        } finally {
+            metrics.storageLatency("get", System.nanoTime() - start, failed);
+        }
+    }
+
+    void set(String key, byte[] value, Duration ttl, SessionStorage.Renewal renewal, SessionMetadata metadata)
+            throws StorageException {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            storage.set(key, value, ttl, renewal, metadata);
+            failed = false;
+        } finally {
+            metrics.storageLatency("set", System.nanoTime() - start, failed);
+        }
+    }
+
+    void delete(String key, SessionMetadata metadata) throws StorageException {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            storage.delete(key, metadata);
+            failed = false;
+        } finally {
+            metrics.storageLatency("delete", System.nanoTime() - start, failed);
+        }
+    }
+
+    Map<String, Instant> sessionsOf(String audience, String subject) throws StorageException {
+        long start = System.nanoTime();
+        boolean failed = true;
+        try {
+            Map<String, Instant> found = storage.sessionsOf(audience, subject);
+            failed = false;
+            return found;
+        } finally {
+            metrics.storageLatency("list", System.nanoTime() - start, failed);
+        }
+    }
+}
