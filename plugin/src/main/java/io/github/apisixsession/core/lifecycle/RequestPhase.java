@@ -79,6 +79,7 @@ public final class RequestPhase {
                 return withSession(call, current.session());
             }
             IdentityHeaders.strip(call.upstream, config);
+            SessionHeaders.stripFromRequest(config, call.upstream);
             if (config.identity() == Identity.NONE) {
                 return anonymous(call, current.session());
             }
@@ -149,8 +150,8 @@ public final class RequestPhase {
     private void finishValid(RequestCall call, OpenSession session, SessionEntry entry) throws GatewayException {
         SessionConfig config = call.config;
         IdentityHeaders.mapped(call.upstream, config, entry);
-        SessionHeaders.add(config, config.requestHeaders(), session.header(), entry, call.now, call.upstream.changes());
-        SessionHeaders.add(config, config.responseHeaders(), session.header(), entry, call.now, call.responseHeaders);
+        SessionHeaders.setOnRequest(config, session.header(), entry, call.now, call.upstream);
+        SessionHeaders.addToResponse(config, session.header(), entry, call.now, call.responseHeaders);
         String newSticky = null;
         if (config.stickyCookieName() != null && entry.family() != null
                 && !entry.family().equals(call.cookies.get(config.stickyCookieName()))) {

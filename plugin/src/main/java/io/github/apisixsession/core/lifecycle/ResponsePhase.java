@@ -89,7 +89,7 @@ public final class ResponsePhase {
             if (config.stickyCookieName() != null) {
                 call.transport.sendSticky(entry.family(), out);
             }
-            SessionHeaders.add(config, config.responseHeaders(), saved.header(), entry, call.now, out);
+            SessionHeaders.addToResponse(config, saved.header(), entry, call.now, out);
         } catch (StorageException e) {
             LOG.warn("session storage {} failed to write at login: {}", config.storage(), e.getMessage());
             return new ResponseDecision(config.storageErrorStatus(), List.of(
