@@ -24,6 +24,7 @@ public final class PrometheusMetrics implements SessionMetrics {
     private final LongAdder touched = new LongAdder();
     private final LongAdder loggedOut = new LongAdder();
     private final LongAdder failureLimited = new LongAdder();
+    private final LongAdder refused = new LongAdder();
     private final Map<Rejection, LongAdder> rejected = new EnumMap<>(Rejection.class);
     private final Map<String, Histogram> storage = new ConcurrentHashMap<>();
 
@@ -64,6 +65,11 @@ public final class PrometheusMetrics implements SessionMetrics {
     }
 
     @Override
+    public void refused() {
+        refused.increment();
+    }
+
+    @Override
     public void failureLimited() {
         failureLimited.increment();
     }
@@ -81,7 +87,8 @@ public final class PrometheusMetrics implements SessionMetrics {
         counter(b, "apisix_session_touched_total", "Session cookies re-signed to move the idling timeout", touched);
         counter(b, "apisix_session_logged_out_total", "Logouts", loggedOut);
         counter(b, "apisix_session_failure_limited_total", "Sessions destroyed by failure_limit", failureLimited);
-        b.append("# HELP apisix_session_rejected_total Session tokens not accepted, and requests refused by reject_status\n");
+        counter(b, "apisix_session_refused_total", "Requests without a valid session answered with reject_status", refused);
+        b.append("# HELP apisix_session_rejected_total Requests without a usable session, once each, by reason\n");
         b.append("# TYPE apisix_session_rejected_total counter\n");
         for (Map.Entry<Rejection, LongAdder> e : rejected.entrySet()) {
             b.append("apisix_session_rejected_total{reason=\"").append(e.getKey().name().toLowerCase(java.util.Locale.ROOT))

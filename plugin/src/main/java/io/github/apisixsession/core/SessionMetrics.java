@@ -11,8 +11,12 @@ public interface SessionMetrics {
     SessionMetrics NONE = new SessionMetrics() {
     };
 
-    /** Why a request carried no usable session, for {@link #rejected}. */
-    enum Rejection { INVALID, EXPIRED, REVOKED, MISSING_IN_STORAGE, OTHER_AUDIENCE, REFUSED }
+    /**
+     * Why a request had no usable session, for {@link #rejected}: one reason per request. The
+     * first five say why the token it presented was not accepted; {@code NO_SESSION} is a request
+     * that presented none and was refused by {@code reject_status}.
+     */
+    enum Rejection { INVALID, EXPIRED, REVOKED, MISSING_IN_STORAGE, OTHER_AUDIENCE, NO_SESSION }
 
     default void created() {
     }
@@ -26,8 +30,12 @@ public interface SessionMetrics {
     default void loggedOut() {
     }
 
-    /** A session cookie or token was present but not accepted; or {@code REFUSED}: reject_status. */
+    /** A request had no usable session (see {@link Rejection}); called at most once per request. */
     default void rejected(Rejection reason) {
+    }
+
+    /** A request without a valid session was answered with {@code reject_status}. */
+    default void refused() {
     }
 
     /** A session was destroyed after {@code failure_limit} failed upstream responses. */

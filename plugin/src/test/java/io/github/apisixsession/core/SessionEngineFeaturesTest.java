@@ -236,6 +236,7 @@ class SessionEngineFeaturesTest extends EngineTestBase {
         AtomicInteger refreshed = new AtomicInteger();
         AtomicInteger touched = new AtomicInteger();
         AtomicInteger loggedOut = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
         List<SessionMetrics.Rejection> rejections = new ArrayList<>();
         List<String> storageOps = new ArrayList<>();
         SessionMetrics metrics = new SessionMetrics() {
@@ -244,6 +245,7 @@ class SessionEngineFeaturesTest extends EngineTestBase {
             public void touched() { touched.incrementAndGet(); }
             public void loggedOut() { loggedOut.incrementAndGet(); }
             public void rejected(Rejection r) { rejections.add(r); }
+            public void refused() { refused.incrementAndGet(); }
             public void storageLatency(String op, long nanos, boolean failed) { storageOps.add(op); }
         };
         try (SessionEngine counting = new SessionEngine(clock, storages(), metrics)) {
@@ -260,11 +262,14 @@ class SessionEngineFeaturesTest extends EngineTestBase {
                     .responseHeaders());
             counting.onRequest(route, new TestRequest("POST", "/?session_logout").cookie(renewed));
             counting.onRequest(route, TestRequest.get("/").cookie("session=garbage"));
+            counting.onRequest(route, TestRequest.get("/"));
             assertEquals(1, created.get());
             assertEquals(1, touched.get());
             assertEquals(1, refreshed.get());
             assertEquals(1, loggedOut.get());
-            assertEquals(List.of(SessionMetrics.Rejection.INVALID, SessionMetrics.Rejection.REFUSED), rejections);
+            // one reason per refused request: the garbage cookie's, and no session at all
+            assertEquals(List.of(SessionMetrics.Rejection.INVALID, SessionMetrics.Rejection.NO_SESSION), rejections);
+            assertEquals(2, refused.get());
             assertTrue(storageOps.containsAll(List.of("get", "set", "delete")), storageOps.toString());
         }
     }

@@ -30,6 +30,7 @@ class MetricsIT {
             CookieJar jar = E2e.login(apisix, runner, "/app/login");
             assertEquals(200, apisix.send(E2e.withCookies("/app/data", jar)).status());
             assertEquals(401, apisix.send(ClientRequest.get("/app/data").cookie("session=forged")).status());
+            assertEquals(401, apisix.send(ClientRequest.get("/app/data")).status());
             assertEquals(200, apisix.send(ClientRequest.post("/app/x?session_logout").cookies(jar)).status());
 
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
@@ -39,10 +40,23 @@ class MetricsIT {
             assertTrue(text.contains("\napisix_session_created_total 1\n"), text);
             assertTrue(text.contains("\napisix_session_logged_out_total 1\n"), text);
             assertTrue(text.contains("apisix_session_rejected_total{reason=\"invalid\"} 1\n"), text);
-            assertTrue(text.contains("apisix_session_rejected_total{reason=\"refused\"} 1\n"), text);
+            // each refused request is counted once, under one reason: the reasons sum to the refusals
+            assertTrue(text.contains("apisix_session_rejected_total{reason=\"no_session\"} 1\n"), text);
+            assertTrue(text.contains("\napisix_session_refused_total 2\n"), text);
+            assertEquals(2, rejectedSum(text), text);
             assertTrue(text.contains("apisix_session_storage_seconds_count{operation=\"set\"} 1\n"), text);
             assertTrue(runner.logs().contains("metrics on http://127.0.0.1:" + port + "/metrics"), runner.logs());
         }
+    }
+
+    private static long rejectedSum(String text) {
+        long sum = 0;
+        for (String line : text.split("\n")) {
+            if (line.startsWith("apisix_session_rejected_total{")) {
+                sum += Long.parseLong(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
     }
 
     @Test

@@ -41,9 +41,9 @@ final class CurrentSession {
         OpenSession session = open(call);
         SessionEntry entry = session == null ? null : session.entry(audience);
         if (session != null && entry == null) {
-            metrics.rejected(Rejection.OTHER_AUDIENCE);
+            rejected(call, Rejection.OTHER_AUDIENCE);
         } else if (entry != null && revocations.refusesFamily(call.persistence, entry)) {
-            metrics.rejected(Rejection.REVOKED);
+            rejected(call, Rejection.REVOKED);
             entry = null;
         }
         if (session == null && call.config.remember().enabled()) {
@@ -63,20 +63,25 @@ final class CurrentSession {
             OpenSession s = call.persistence.open(TokenKind.SESSION, token, call.cookies::get, call.binding(),
                     call.now);
             if (s == null) {
-                metrics.rejected(Rejection.MISSING_IN_STORAGE);
+                rejected(call, Rejection.MISSING_IN_STORAGE);
                 LOG.debug("session rejected: not in storage");
             } else if (revocations.refuses(call.persistence, s)) {
-                metrics.rejected(Rejection.REVOKED);
+                rejected(call, Rejection.REVOKED);
                 LOG.debug("session rejected: logged out");
                 return null;
             }
             return s;
         } catch (SessionCodecException e) {
-            metrics.rejected(e.reason().contains("timeout exceeded") ? Rejection.EXPIRED : Rejection.INVALID);
+            rejected(call, e.reason().contains("timeout exceeded") ? Rejection.EXPIRED : Rejection.INVALID);
             LOG.debug("session rejected: {}", e.reason());
             return null;
         } catch (GatewayException e) {
             throw new StorageException("request facts for bind unavailable", e);
         }
+    }
+
+    private void rejected(RequestCall call, Rejection reason) {
+        call.rejectionCounted = true;
+        metrics.rejected(reason);
     }
 }

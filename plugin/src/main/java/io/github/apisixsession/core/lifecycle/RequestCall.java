@@ -33,6 +33,8 @@ final class RequestCall {
     final UpstreamHeaders upstream;
     /** Headers for the client's response: Set-Cookie, the token header, Session-*. */
     final List<HttpHeader> responseHeaders = new ArrayList<>();
+    /** Whether a rejection was counted for this request (one reason per request). */
+    boolean rejectionCounted;
     private Binding binding;
 
     RequestCall(SessionRoute route, RequestView request, long now) {

@@ -90,7 +90,10 @@ public final class RequestPhase {
             return call.proceed();
         }
         if (config.rejectStatus() > 0) {
-            metrics.rejected(Rejection.REFUSED);
+            if (!call.rejectionCounted) {
+                metrics.rejected(Rejection.NO_SESSION);
+            }
+            metrics.refused();
             return JsonResponse.of(config.rejectStatus(), "no valid session");
         }
         call.transport.rewriteRequestCookies(request, null, call.upstream.changes());
