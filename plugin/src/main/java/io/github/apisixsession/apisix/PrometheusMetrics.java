@@ -24,13 +24,14 @@ public final class PrometheusMetrics implements SessionMetrics {
     private final LongAdder touched = new LongAdder();
     private final LongAdder loggedOut = new LongAdder();
     private final LongAdder failureLimited = new LongAdder();
-    private final LongAdder refused = new LongAdder();
     private final Map<Rejection, LongAdder> rejected = new EnumMap<>(Rejection.class);
+    private final Map<Rejection, LongAdder> refused = new EnumMap<>(Rejection.class);
     private final Map<String, Histogram> storage = new ConcurrentHashMap<>();
 
     public PrometheusMetrics() {
         for (Rejection r : Rejection.values()) {
             rejected.put(r, new LongAdder());
+            refused.put(r, new LongAdder());
         }
     }
 
@@ -65,8 +66,8 @@ public final class PrometheusMetrics implements SessionMetrics {
     }
 
     @Override
-    public void refused() {
-        refused.increment();
+    public void refused(Rejection reason) {
+        refused.get(reason).increment();
     }
 
     @Override
@@ -87,13 +88,10 @@ public final class PrometheusMetrics implements SessionMetrics {
         counter(b, "apisix_session_touched_total", "Session cookies re-signed to move the idling timeout", touched);
         counter(b, "apisix_session_logged_out_total", "Logouts", loggedOut);
         counter(b, "apisix_session_failure_limited_total", "Sessions destroyed by failure_limit", failureLimited);
-        counter(b, "apisix_session_refused_total", "Requests without a valid session answered with reject_status", refused);
-        b.append("# HELP apisix_session_rejected_total Requests without a usable session, once each, by reason\n");
-        b.append("# TYPE apisix_session_rejected_total counter\n");
-        for (Map.Entry<Rejection, LongAdder> e : rejected.entrySet()) {
-            b.append("apisix_session_rejected_total{reason=\"").append(e.getKey().name().toLowerCase(java.util.Locale.ROOT))
-                    .append("\"} ").append(e.getValue().sum()).append('\n');
-        }
+        byReason(b, "apisix_session_rejected_total", "Session tokens not accepted, once per request, by reason",
+                rejected, false);
+        byReason(b, "apisix_session_refused_total",
+                "Requests answered with reject_status, by why they had no valid session", refused, true);
         b.append("# HELP apisix_session_storage_seconds Latency of session storage operations\n");
         b.append("# TYPE apisix_session_storage_seconds histogram\n");
         storage.entrySet().stream().sorted(Map.Entry.comparingByKey())
@@ -104,6 +102,18 @@ public final class PrometheusMetrics implements SessionMetrics {
                 .forEach(e -> b.append("apisix_session_storage_errors_total{operation=\"").append(e.getKey())
                         .append("\"} ").append(e.getValue().errors.sum()).append('\n'));
         return b.toString();
+    }
+
+    private static void byReason(StringBuilder b, String name, String help, Map<Rejection, LongAdder> counts,
+                                 boolean withNoSession) {
+        b.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        b.append("# TYPE ").append(name).append(" counter\n");
+        for (Map.Entry<Rejection, LongAdder> e : counts.entrySet()) {
+            if (withNoSession || e.getKey() != Rejection.NO_SESSION) {
+                b.append(name).append("{reason=\"").append(e.getKey().name().toLowerCase(java.util.Locale.ROOT))
+                        .append("\"} ").append(e.getValue().sum()).append('\n');
+            }
+        }
     }
 
     private static void counter(StringBuilder b, String name, String help, LongAdder value) {

@@ -12,9 +12,8 @@ public interface SessionMetrics {
     };
 
     /**
-     * Why a request had no usable session, for {@link #rejected}: one reason per request. The
-     * first five say why the token it presented was not accepted; {@code NO_SESSION} is a request
-     * that presented none and was refused by {@code reject_status}.
+     * Why a request had no usable session: the first five say why the token it presented was not
+     * accepted ({@link #rejected}); {@code NO_SESSION}: it presented none ({@link #refused} only).
      */
     enum Rejection { INVALID, EXPIRED, REVOKED, MISSING_IN_STORAGE, OTHER_AUDIENCE, NO_SESSION }
 
@@ -30,12 +29,15 @@ public interface SessionMetrics {
     default void loggedOut() {
     }
 
-    /** A request had no usable session (see {@link Rejection}); called at most once per request. */
+    /** The session token a request presented was not accepted; at most once per request. */
     default void rejected(Rejection reason) {
     }
 
-    /** A request without a valid session was answered with {@code reject_status}. */
-    default void refused() {
+    /**
+     * A request without a valid session was answered with {@code reject_status}, because its token
+     * was not accepted ({@code reason} as given to {@link #rejected}) or it had none ({@code NO_SESSION}).
+     */
+    default void refused(Rejection reason) {
     }
 
     /** A session was destroyed after {@code failure_limit} failed upstream responses. */

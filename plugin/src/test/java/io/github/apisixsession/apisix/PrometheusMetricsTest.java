@@ -21,6 +21,8 @@ class PrometheusMetricsTest {
         m.created();
         m.refreshed();
         m.rejected(SessionMetrics.Rejection.EXPIRED);
+        m.refused(SessionMetrics.Rejection.EXPIRED);
+        m.refused(SessionMetrics.Rejection.NO_SESSION);
         m.storageLatency("get", 300_000, false); // 0.3 ms
         m.storageLatency("get", 2_000_000_000L, true); // 2 s, failed
         String text = m.render();
@@ -28,6 +30,10 @@ class PrometheusMetricsTest {
         assertTrue(text.contains("\napisix_session_refreshed_total 1\n"), text);
         assertTrue(text.contains("apisix_session_rejected_total{reason=\"expired\"} 1\n"), text);
         assertTrue(text.contains("apisix_session_rejected_total{reason=\"invalid\"} 0\n"), text);
+        assertTrue(!text.contains("apisix_session_rejected_total{reason=\"no_session\"}"), "no token is not a rejected token");
+        assertTrue(text.contains("apisix_session_refused_total{reason=\"expired\"} 1\n"), text);
+        assertTrue(text.contains("apisix_session_refused_total{reason=\"no_session\"} 1\n"), text);
+        assertTrue(text.contains("apisix_session_refused_total{reason=\"invalid\"} 0\n"), text);
         assertTrue(text.contains("apisix_session_storage_seconds_bucket{operation=\"get\",le=\"2.5E-4\"} 0\n"), text);
         assertTrue(text.contains("apisix_session_storage_seconds_bucket{operation=\"get\",le=\"5.0E-4\"} 1\n"), text);
         assertTrue(text.contains("apisix_session_storage_seconds_bucket{operation=\"get\",le=\"+Inf\"} 2\n"), text);

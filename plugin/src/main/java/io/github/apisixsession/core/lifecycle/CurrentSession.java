@@ -81,7 +81,7 @@ final class CurrentSession {
     }
 
     private void rejected(RequestCall call, Rejection reason) {
-        call.rejectionCounted = true;
+        call.rejection = reason;
         metrics.rejected(reason);
     }
 }

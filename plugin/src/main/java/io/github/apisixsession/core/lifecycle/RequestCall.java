@@ -4,6 +4,7 @@ import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.RequestView;
+import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.codec.Binding;
 import io.github.apisixsession.core.config.SessionConfig;
@@ -33,8 +34,8 @@ final class RequestCall {
     final UpstreamHeaders upstream;
     /** Headers for the client's response: Set-Cookie, the token header, Session-*. */
     final List<HttpHeader> responseHeaders = new ArrayList<>();
-    /** Whether a rejection was counted for this request (one reason per request). */
-    boolean rejectionCounted;
+    /** Why the request's token was not accepted, or null (none, or accepted). */
+    SessionMetrics.Rejection rejection;
     private Binding binding;
 
     RequestCall(SessionRoute route, RequestView request, long now) {

@@ -90,10 +90,7 @@ public final class RequestPhase {
             return call.proceed();
         }
         if (config.rejectStatus() > 0) {
-            if (!call.rejectionCounted) {
-                metrics.rejected(Rejection.NO_SESSION);
-            }
-            metrics.refused();
+            metrics.refused(call.rejection != null ? call.rejection : Rejection.NO_SESSION);
             return JsonResponse.of(config.rejectStatus(), "no valid session");
         }
         call.transport.rewriteRequestCookies(request, null, call.upstream.changes());
