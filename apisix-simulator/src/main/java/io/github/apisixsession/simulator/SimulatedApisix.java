@@ -55,6 +55,7 @@ public final class SimulatedApisix implements AutoCloseable {
     private final List<java.util.function.Consumer<String>> listeners = new CopyOnWriteArrayList<>();
     private final int workerId;
     private volatile Duration tokenTtl = Duration.ofSeconds((long) (3600 * 0.9));
+    private volatile boolean consumerHeaders = true;
 
     private record CachedToken(long token, long expiresAtNanos) {
     }
@@ -96,6 +97,16 @@ public final class SimulatedApisix implements AutoCloseable {
     /** How long a conf token is reused before a new PrepareConf (APISIX: 0.9 × cache time). */
     public SimulatedApisix tokenTtl(Duration ttl) {
         this.tokenTtl = ttl;
+        return this;
+    }
+
+    /**
+     * Behave as APISIX before 3.11: {@code attach_consumer} sets {@code consumer_name} but no
+     * request header, so X-Consumer-Username, X-Credential-Identifier and X-Consumer-Custom-ID
+     * reach the plugins as the client sent them.
+     */
+    public SimulatedApisix beforeApisix311() {
+        this.consumerHeaders = false;
         return this;
     }
 
@@ -256,9 +267,11 @@ public final class SimulatedApisix implements AutoCloseable {
         // consumer.attach_consumer (APISIX >= 3.11 also sets these request headers)
         ctx.consumer = consumer;
         ctx.state.setVar("consumer_name", consumer.username());
-        ctx.state.setRequestHeader("X-Consumer-Username", consumer.username());
-        ctx.state.setRequestHeader("X-Credential-Identifier", consumer.credentialId());
-        ctx.state.setRequestHeader("X-Consumer-Custom-ID", consumer.customId());
+        if (consumerHeaders) {
+            ctx.state.setRequestHeader("X-Consumer-Username", consumer.username());
+            ctx.state.setRequestHeader("X-Credential-Identifier", consumer.credentialId());
+            ctx.state.setRequestHeader("X-Consumer-Custom-ID", consumer.customId());
+        }
         return null;
     }
 

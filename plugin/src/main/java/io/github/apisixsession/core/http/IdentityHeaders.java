@@ -1,5 +1,6 @@
 package io.github.apisixsession.core.http;
 
+import io.github.apisixsession.core.RequestView;
 import io.github.apisixsession.core.config.SessionConfig;
 import io.github.apisixsession.core.persistence.SessionEntry;
 
@@ -25,13 +26,32 @@ public final class IdentityHeaders {
     }
 
     /**
-     * APISIX authenticated {@code consumer}: the username is set from consumer_name (older APISIX
-     * versions do not set the header) and the groups from the session, since APISIX sets no groups
-     * header; X-Credential-Identifier and X-Consumer-Custom-ID stay as APISIX's auth plugin left them.
+     * APISIX authenticated {@code consumer}: the username is set from consumer_name (APISIX before
+     * 3.11 does not set the header) and the groups from the session, since APISIX sets no groups
+     * header. X-Credential-Identifier and X-Consumer-Custom-ID stay only where APISIX set them in
+     * this request, else they are the client's and are removed.
      */
-    public static void forConsumer(UpstreamHeaders upstream, String consumer, SessionEntry entry) {
+    public static void forConsumer(UpstreamHeaders upstream, RequestView request, String consumer,
+                                   SessionEntry entry) {
         upstream.set(CONSUMER_USERNAME, consumer);
         upstream.set(CONSUMER_GROUPS, entry.joinedGroups());
+        if (!setByApisix(request, consumer)) {
+            upstream.set(CREDENTIAL_IDENTIFIER, null);
+            upstream.set(CONSUMER_CUSTOM_ID, null);
+        }
+    }
+
+    /**
+     * Whether APISIX's {@code attach_consumer} set the identity headers for {@code consumer} in
+     * this request. Since 3.11 it sets X-Consumer-Username, X-Credential-Identifier and
+     * X-Consumer-Custom-ID together, replacing a client's values and removing those the consumer
+     * lacks; so one X-Consumer-Username equal to consumer_name shows the other two are APISIX's.
+     * Before 3.11 it sets none, and a client that names its own consumer here is the only one that
+     * could pass its own values (see docs/security.md).
+     */
+    static boolean setByApisix(RequestView request, String consumer) {
+        List<String> names = request.headers(CONSUMER_USERNAME);
+        return names.size() == 1 && names.get(0).equals(consumer);
     }
 
     /** The request carries a valid session: every identity header comes from it. */

@@ -114,7 +114,7 @@ public final class RequestPhase {
             active = renewal.refresh(call, current.session());
             entry = active.entry(call.config.audience());
         }
-        IdentityHeaders.forConsumer(call.upstream, consumer, entry);
+        IdentityHeaders.forConsumer(call.upstream, call.request, consumer, entry);
         finishValid(call, active, entry);
         return call.proceed();
     }
