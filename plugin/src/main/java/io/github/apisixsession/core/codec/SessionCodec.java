@@ -287,10 +287,9 @@ public final class SessionCodec {
             try {
                 cipher.init(Cipher.ENCRYPT_MODE, key, gcm);
             } catch (InvalidAlgorithmParameterException e) {
-                // the JDK refuses to encrypt twice in a row with one key and IV on one Cipher (only
-                // the same sid sealed twice gets here, e.g. in tests): a fresh instance accepts it
-                cipher = newGcm();
-                cipher.init(Cipher.ENCRYPT_MODE, key, gcm);
+                // the JDK refuses a key and IV just used for encryption on this Cipher: one session id
+                // sealing a second plaintext would reuse the GCM nonce, which must never happen
+                throw new IllegalStateException("session id sealed twice: GCM key and IV reuse refused", e);
             }
             cipher.updateAAD(h, 0, SessionHeader.AAD_SIZE);
             sealed = cipher.doFinal(body);

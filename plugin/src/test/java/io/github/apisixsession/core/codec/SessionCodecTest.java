@@ -17,6 +17,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.crypto.Mac;
 import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
@@ -32,12 +33,18 @@ class SessionCodecTest {
     private static final byte[] OLD = SessionCodec.ikmOf("old-secret");
     private static final byte[] NEW = SessionCodec.ikmOf("new-secret");
     private static final byte[] PLAIN = "[[{\"user\":\"alice\"},\"default\"]]".getBytes(StandardCharsets.UTF_8);
-    private static final byte[] SID = new byte[32];
+    private static final AtomicInteger SIDS = new AtomicInteger();
 
-    static {
-        for (int i = 0; i < SID.length; i++) {
-            SID[i] = (byte) (i * 7 + 1);
+    /** A session id no other seal of this run used: one id never seals two plaintexts. */
+    private static byte[] sid() {
+        byte[] sid = new byte[32];
+        int n = SIDS.incrementAndGet();
+        for (int i = 0; i < sid.length; i++) {
+            sid[i] = (byte) (i * 7 + 1);
         }
+        sid[0] = (byte) n;
+        sid[1] = (byte) (n >>> 8);
+        return sid;
     }
 
     private final SessionCodec codec = new SessionCodec(List.of(NEW), 1024);
@@ -65,13 +72,14 @@ class SessionCodecTest {
 
     @Test
     void roundTrip() throws Exception {
-        SessionCodec.Sealed s = codec.seal(SID, 0, T0, 5, 7, PLAIN, KeyDerivation.HKDF);
+        byte[] sid = sid();
+        SessionCodec.Sealed s = codec.seal(sid, 0, T0, 5, 7, PLAIN, KeyDerivation.HKDF);
         assertEquals(SessionHeader.ENCODED_SIZE, s.encodedHeader().length());
         assertEquals(Base64Url.encodedLength(PLAIN.length), s.payload().length());
         SessionCodec.Verified v = codec.verifyHeader(cookie(s), false, false, KONG, T0 + 10);
         assertEquals(0, v.ikmIndex());
         SessionHeader h = v.header();
-        assertArrayEquals(SID, h.sid());
+        assertArrayEquals(sid, h.sid());
         assertEquals(T0, h.creationTime());
         assertEquals(5, h.rollingOffset());
         assertEquals(7, h.idlingOffset());
@@ -85,13 +93,13 @@ class SessionCodecTest {
     @Test
     void rememberCookieUsesPbkdf2ForTheKeyOnly() throws Exception {
         KeyDerivation low = KeyDerivation.pbkdf2(1000);
-        SessionCodec.Sealed s = codec.seal(SID, 0, T0, 0, 0, PLAIN, low);
+        SessionCodec.Sealed s = codec.seal(sid(), 0, T0, 0, 0, PLAIN, low);
         SessionCodec.Verified v = codec.verifyHeader(cookie(s), false, true, REMEMBER, T0 + 10);
         assertArrayEquals(PLAIN, codec.decrypt(v, s.payload(), low));
         assertEquals(SessionCodec.ERR_DECRYPT, reason(() -> codec.decrypt(v, s.payload(), KeyDerivation.HKDF)));
         assertEquals(SessionCodec.ERR_DECRYPT, reason(() -> codec.decrypt(v, s.payload(), KeyDerivation.pbkdf2(1001))));
         // a remember cookie must not carry an idling offset
-        SessionCodec.Sealed idled = codec.seal(SID, 0, T0, 0, 1, PLAIN, low);
+        SessionCodec.Sealed idled = codec.seal(sid(), 0, T0, 0, 1, PLAIN, low);
         assertEquals("invalid session idling offset",
                 reason(() -> codec.verifyHeader(cookie(idled), false, true, REMEMBER, T0 + 10)));
     }
@@ -108,7 +116,7 @@ class SessionCodecTest {
 
     @Test
     void everyHeaderByteFlipIsRejected() throws Exception {
-        SessionCodec.Sealed s = codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
+        SessionCodec.Sealed s = codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
         byte[] header = Base64Url.decode(s.encodedHeader());
         for (int i = 0; i < SessionHeader.SIZE; i++) {
             for (int bit = 0; bit < 8; bit++) {
@@ -129,7 +137,7 @@ class SessionCodecTest {
 
     @Test
     void payloadByteFlipFailsDecryption() throws Exception {
-        SessionCodec.Sealed s = codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
+        SessionCodec.Sealed s = codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
         byte[] ct = Base64Url.decode(s.payload());
         for (int i = 0; i < ct.length; i++) {
             byte[] m = ct.clone();
@@ -141,7 +149,7 @@ class SessionCodecTest {
 
     @Test
     void truncatedCookiesAreRejected() throws Exception {
-        String c = cookie(codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
+        String c = cookie(codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
         for (int len = 0; len < c.length(); len++) {
             String t = c.substring(0, len);
             String r = reason(() -> open(codec, t, false, KONG, T0 + 10));
@@ -171,7 +179,7 @@ class SessionCodecTest {
 
     @Test
     void wrongSecretIsAMacError() throws Exception {
-        String c = cookie(codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
+        String c = cookie(codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
         SessionCodec other = new SessionCodec(List.of(OLD), 1024);
         assertEquals(SessionCodec.ERR_MAC, reason(() -> open(other, c, false, KONG, T0 + 10)));
     }
@@ -180,7 +188,7 @@ class SessionCodecTest {
 
     @Test
     void absoluteTimeoutBoundary() throws Exception {
-        String c = cookie(codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
+        String c = cookie(codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
         SessionCodec.Timeouts t = new SessionCodec.Timeouts(0, 0, 86400);
         assertArrayEquals(PLAIN, open(codec, c, false, t, T0 + 86400));
         assertEquals("session absolute timeout exceeded", reason(() -> open(codec, c, false, t, T0 + 86401)));
@@ -190,7 +198,7 @@ class SessionCodecTest {
 
     @Test
     void rollingTimeoutBoundary() throws Exception {
-        String c = cookie(codec.seal(SID, 0, T0, 100, 0, PLAIN, KeyDerivation.HKDF));
+        String c = cookie(codec.seal(sid(), 0, T0, 100, 0, PLAIN, KeyDerivation.HKDF));
         SessionCodec.Timeouts t = new SessionCodec.Timeouts(0, 3600, 86400);
         assertArrayEquals(PLAIN, open(codec, c, false, t, T0 + 100 + 3600));
         assertEquals("session rolling timeout exceeded", reason(() -> open(codec, c, false, t, T0 + 100 + 3601)));
@@ -200,7 +208,7 @@ class SessionCodecTest {
 
     @Test
     void idlingTimeoutBoundary() throws Exception {
-        String c = cookie(codec.seal(SID, 0, T0, 100, 50, PLAIN, KeyDerivation.HKDF));
+        String c = cookie(codec.seal(sid(), 0, T0, 100, 50, PLAIN, KeyDerivation.HKDF));
         assertArrayEquals(PLAIN, open(codec, c, false, KONG, T0 + 100 + 50 + 900));
         assertEquals("session idling timeout exceeded", reason(() -> open(codec, c, false, KONG, T0 + 100 + 50 + 901)));
     }
@@ -208,7 +216,7 @@ class SessionCodecTest {
     @Test
     void timeoutsAreCheckedBeforeTheMac() throws Exception {
         // lua order: a forged header with stale times reports the timeout, not the MAC
-        byte[] h = Base64Url.decode(codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF).encodedHeader());
+        byte[] h = Base64Url.decode(codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF).encodedHeader());
         h[70] ^= 1;
         String c = Base64Url.encode(h);
         assertEquals("session absolute timeout exceeded", reason(() -> codec.verifyHeader(c, false, false, KONG, T0 + 86401)));
@@ -217,18 +225,36 @@ class SessionCodecTest {
 
     @Test
     void zeroTimeoutsDisableChecksUpToTheLifetimeLimit() throws Exception {
-        String c = cookie(codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
+        String c = cookie(codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
         assertArrayEquals(PLAIN, open(codec, c, false, NONE, T0 + SessionHeader.MAX_ROLLING_OFFSET));
         assertEquals("session lifetime exceeded",
                 reason(() -> open(codec, c, false, NONE, T0 + SessionHeader.MAX_ROLLING_OFFSET + 1)));
+    }
+
+    @Test
+    void oneSessionIdNeverSealsTwoPlaintexts() throws Exception {
+        byte[] sid = sid();
+        SessionCodec.Sealed first = codec.seal(sid, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
+        // the same key and IV again would reuse the GCM nonce: refused, never retried
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> codec.seal(sid, 0, T0, 1, 0, "[[{},\"other\"]]".getBytes(StandardCharsets.UTF_8),
+                        KeyDerivation.HKDF));
+        assertTrue(e.getMessage().contains("sealed twice"), e.getMessage());
+        // a touch re-MACs the header only: same ciphertext, no encryption
+        SessionCodec.Verified v = codec.verifyHeader(cookie(first), false, false, KONG, T0 + 5);
+        String touched = codec.touch(v, 5);
+        assertArrayEquals(PLAIN, open(codec, touched + first.payload(), false, KONG, T0 + 6));
+        // a fresh id seals again
+        assertArrayEquals(PLAIN, open(codec, cookie(codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF)),
+                false, KONG, T0));
     }
 
     // ------------------------------------------------------------------ storage and secrets
 
     @Test
     void storageFlagMustMatchTheConfiguration() throws Exception {
-        SessionCodec.Sealed stored = codec.seal(SID, SessionHeader.FLAG_STORAGE, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
-        SessionCodec.Sealed cookie = codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
+        SessionCodec.Sealed stored = codec.seal(sid(), SessionHeader.FLAG_STORAGE, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
+        SessionCodec.Sealed cookie = codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
         assertEquals("invalid session flags",
                 reason(() -> codec.verifyHeader(stored.encodedHeader(), false, false, KONG, T0)));
         assertEquals("invalid session flags", reason(() -> codec.verifyHeader(cookie(cookie), true, false, KONG, T0)));
@@ -244,7 +270,7 @@ class SessionCodecTest {
     void secretRotation() throws Exception {
         SessionCodec old = new SessionCodec(List.of(OLD), 1024);
         SessionCodec rotated = new SessionCodec(List.of(NEW, SessionCodec.ikmOf("unrelated"), OLD), 1024);
-        String c = cookie(old.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
+        String c = cookie(old.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
         SessionCodec.Verified v = rotated.verifyHeader(c, false, false, KONG, T0 + 100);
         assertEquals(2, v.ikmIndex());
         assertArrayEquals(PLAIN, rotated.decrypt(v, c.substring(SessionHeader.ENCODED_SIZE), KeyDerivation.HKDF));
@@ -256,14 +282,14 @@ class SessionCodecTest {
         assertEquals(SessionCodec.ERR_MAC, reason(() -> codec.verifyHeader(touched, false, false, KONG, T0 + 100)));
 
         // new seals use the primary
-        String fresh = cookie(rotated.seal(SID, 0, T0, 100, 0, PLAIN, KeyDerivation.HKDF));
+        String fresh = cookie(rotated.seal(sid(), 0, T0, 100, 0, PLAIN, KeyDerivation.HKDF));
         assertEquals(0, codec.verifyHeader(fresh, false, false, KONG, T0 + 100).ikmIndex());
         assertEquals(SessionCodec.ERR_MAC, reason(() -> old.verifyHeader(fresh, false, false, KONG, T0 + 100)));
     }
 
     @Test
     void touchCapsTheIdlingOffsetLikeLua() throws Exception {
-        SessionCodec.Sealed s = codec.seal(SID, 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
+        SessionCodec.Sealed s = codec.seal(sid(), 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF);
         SessionCodec.Verified v = codec.verifyHeader(cookie(s), false, false, NONE, T0);
         String h = codec.touch(v, SessionHeader.MAX_IDLING_OFFSET + 5);
         assertEquals(SessionHeader.MAX_IDLING_OFFSET,
@@ -276,10 +302,10 @@ class SessionCodecTest {
         assertThrows(IllegalArgumentException.class, () -> new SessionCodec(List.of(new byte[31]), 0));
         assertThrows(IllegalArgumentException.class, () -> new SessionCodec(List.of(NEW), -1));
         assertThrows(IllegalArgumentException.class, () -> codec.seal(new byte[31], 0, T0, 0, 0, PLAIN, KeyDerivation.HKDF));
-        assertThrows(IllegalArgumentException.class, () -> codec.seal(SID, 0, -1, 0, 0, PLAIN, KeyDerivation.HKDF));
-        assertThrows(IllegalArgumentException.class, () -> codec.seal(SID, 0, T0, 1L << 32, 0, PLAIN, KeyDerivation.HKDF));
-        assertThrows(IllegalArgumentException.class, () -> codec.seal(SID, 0, T0, 0, 1L << 24, PLAIN, KeyDerivation.HKDF));
-        assertThrows(IllegalArgumentException.class, () -> codec.seal(SID, 0, T0, 0, 0, new byte[0], KeyDerivation.HKDF));
+        assertThrows(IllegalArgumentException.class, () -> codec.seal(sid(), 0, -1, 0, 0, PLAIN, KeyDerivation.HKDF));
+        assertThrows(IllegalArgumentException.class, () -> codec.seal(sid(), 0, T0, 1L << 32, 0, PLAIN, KeyDerivation.HKDF));
+        assertThrows(IllegalArgumentException.class, () -> codec.seal(sid(), 0, T0, 0, 1L << 24, PLAIN, KeyDerivation.HKDF));
+        assertThrows(IllegalArgumentException.class, () -> codec.seal(sid(), 0, T0, 0, 0, new byte[0], KeyDerivation.HKDF));
         assertThrows(IllegalArgumentException.class, () -> KeyDerivation.pbkdf2(-1));
     }
 
@@ -289,45 +315,45 @@ class SessionCodecTest {
     void compressionThreshold() throws Exception {
         byte[] at = "a".repeat(1024).getBytes(StandardCharsets.US_ASCII);
         byte[] over = "a".repeat(1025).getBytes(StandardCharsets.US_ASCII);
-        assertFalse(codec.seal(SID, 0, T0, 0, 0, at, KeyDerivation.HKDF).header().hasFlag(SessionHeader.FLAG_DEFLATE));
-        SessionCodec.Sealed deflated = codec.seal(SID, 0, T0, 0, 0, over, KeyDerivation.HKDF);
+        assertFalse(codec.seal(sid(), 0, T0, 0, 0, at, KeyDerivation.HKDF).header().hasFlag(SessionHeader.FLAG_DEFLATE));
+        SessionCodec.Sealed deflated = codec.seal(sid(), 0, T0, 0, 0, over, KeyDerivation.HKDF);
         assertTrue(deflated.header().hasFlag(SessionHeader.FLAG_DEFLATE));
         assertTrue(deflated.payload().length() < 100);
         assertArrayEquals(over, open(codec, cookie(deflated), false, KONG, T0));
 
         byte[] random = new byte[3000];
         new Random(1).nextBytes(random);
-        SessionCodec.Sealed incompressible = codec.seal(SID, 0, T0, 0, 0, random, KeyDerivation.HKDF);
+        SessionCodec.Sealed incompressible = codec.seal(sid(), 0, T0, 0, 0, random, KeyDerivation.HKDF);
         assertFalse(incompressible.header().hasFlag(SessionHeader.FLAG_DEFLATE));
         assertEquals(Base64Url.encodedLength(3000), incompressible.payload().length());
 
         SessionCodec off = new SessionCodec(List.of(NEW), 0);
-        assertFalse(off.seal(SID, 0, T0, 0, 0, over, KeyDerivation.HKDF).header().hasFlag(SessionHeader.FLAG_DEFLATE));
+        assertFalse(off.seal(sid(), 0, T0, 0, 0, over, KeyDerivation.HKDF).header().hasFlag(SessionHeader.FLAG_DEFLATE));
         // a caller cannot force DEFLATE on
-        assertFalse(codec.seal(SID, SessionHeader.FLAG_DEFLATE, T0, 0, 0, at, KeyDerivation.HKDF)
+        assertFalse(codec.seal(sid(), SessionHeader.FLAG_DEFLATE, T0, 0, 0, at, KeyDerivation.HKDF)
                 .header().hasFlag(SessionHeader.FLAG_DEFLATE));
     }
 
     @Test
     void zipBombAndBadDeflateAreRejected() throws Exception {
         byte[] bomb = RawDeflate.deflate(new byte[SessionCodec.MAX_PLAINTEXT_SIZE + 1]);
-        SessionCodec.Sealed s = codec.sealBody(0, SID, SessionHeader.FLAG_STORAGE | SessionHeader.FLAG_DEFLATE,
+        SessionCodec.Sealed s = codec.sealBody(0, sid(), SessionHeader.FLAG_STORAGE | SessionHeader.FLAG_DEFLATE,
                 T0, 0, 0, bomb, KeyDerivation.HKDF);
         SessionCodec.Verified v = codec.verifyHeader(s.encodedHeader(), true, false, KONG, T0);
         assertEquals("unable to inflate session data (size limit exceeded)",
                 reason(() -> codec.decrypt(v, s.payload(), KeyDerivation.HKDF)));
 
-        SessionCodec.Sealed junk = codec.sealBody(0, SID, SessionHeader.FLAG_DEFLATE, T0, 0, 0,
+        SessionCodec.Sealed junk = codec.sealBody(0, sid(), SessionHeader.FLAG_DEFLATE, T0, 0, 0,
                 new byte[] {(byte) 0xff, (byte) 0xff, 1, 2, 3}, KeyDerivation.HKDF);
         assertTrue(reason(() -> open(codec, cookie(junk), false, KONG, T0)).startsWith("unable to inflate session data ("));
 
         byte[] good = RawDeflate.deflate("x".repeat(5000).getBytes(StandardCharsets.US_ASCII));
-        SessionCodec.Sealed truncated = codec.sealBody(0, SID, SessionHeader.FLAG_DEFLATE, T0, 0, 0,
+        SessionCodec.Sealed truncated = codec.sealBody(0, sid(), SessionHeader.FLAG_DEFLATE, T0, 0, 0,
                 Arrays.copyOf(good, good.length / 2), KeyDerivation.HKDF);
         assertTrue(reason(() -> open(codec, cookie(truncated), false, KONG, T0)).startsWith("unable to inflate session data ("));
 
         assertThrows(IllegalArgumentException.class,
-                () -> codec.seal(SID, 0, T0, 0, 0, new byte[SessionCodec.MAX_PLAINTEXT_SIZE + 1], KeyDerivation.HKDF));
+                () -> codec.seal(sid(), 0, T0, 0, 0, new byte[SessionCodec.MAX_PLAINTEXT_SIZE + 1], KeyDerivation.HKDF));
     }
 
     // ------------------------------------------------------------------ chunking
@@ -405,7 +431,7 @@ class SessionCodecTest {
     void chunkedSessionRoundTrip() throws Exception {
         byte[] big = new byte[20000];
         new Random(3).nextBytes(big);
-        SessionCodec.Sealed s = codec.seal(SID, 0, T0, 0, 0, big, KeyDerivation.HKDF);
+        SessionCodec.Sealed s = codec.seal(sid(), 0, T0, 0, 0, big, KeyDerivation.HKDF);
         List<CookieChunker.Chunk> chunks = CookieChunker.split("session", s.encodedHeader(), s.payload());
         assertEquals(7, chunks.size());
         Map<String, String> jar = new HashMap<>();
