@@ -14,8 +14,11 @@ import io.github.apisixsession.core.state.ProcessState;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageConfigException;
 import io.github.apisixsession.storage.StorageException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 
@@ -34,6 +37,11 @@ public final class SessionEngine implements AutoCloseable {
     public static final String CREDENTIAL_IDENTIFIER = IdentityHeaders.CREDENTIAL_IDENTIFIER;
     public static final String CONSUMER_GROUPS = IdentityHeaders.CONSUMER_GROUPS;
     public static final String CONSUMER_CUSTOM_ID = IdentityHeaders.CONSUMER_CUSTOM_ID;
+
+    /** How long a PrepareConf waits for its storage to start before it goes on without. */
+    public static final Duration STORAGE_START_WAIT = Duration.ofSeconds(1);
+
+    private static final Logger LOG = LoggerFactory.getLogger(SessionEngine.class);
 
     private final SessionStorages storages;
     private final SessionMetrics metrics;
@@ -56,7 +64,11 @@ public final class SessionEngine implements AutoCloseable {
         return storages;
     }
 
-    /** Builds the per-token state: codec keys, cookie attributes and the shared storage. */
+    /**
+     * Builds the per-token state: codec keys, cookie attributes and the shared storage. A storage
+     * that does not start within {@link #STORAGE_START_WAIT} is used once it has: APISIX holds one
+     * lock over every PrepareConf of the gateway, so a slow database must not hold the others.
+     */
     public SessionRoute prepare(SessionConfig config) throws ConfigException {
         SessionCodec codec = new SessionCodec(config.ikms(), config.compressionThreshold());
         if (config.cookieStorage()) {
@@ -64,6 +76,7 @@ public final class SessionEngine implements AutoCloseable {
                     new TokenTransport(config));
         }
         SessionStorages.Lease lease;
+        SessionStorage started;
         try {
             lease = storages.lease(config.storage(), config.storageConfig());
         } catch (StorageConfigException e) {
@@ -71,12 +84,21 @@ public final class SessionEngine implements AutoCloseable {
         } catch (StorageException e) {
             throw new ConfigException(config.storage(), "storage unavailable: " + e.getMessage());
         }
-        SessionStorage storage = lease.storage();
-        if (config.storeMetadata() && !storage.supportsMetadata()) {
+        try {
+            started = lease.awaitStart(STORAGE_START_WAIT);
+        } catch (StorageException e) {
+            lease.release();
+            throw new ConfigException(config.storage(), "storage unavailable: " + e.getMessage());
+        }
+        if (config.storeMetadata() && started != null && !started.supportsMetadata()) {
             lease.release();
             throw new ConfigException("store_metadata", "the " + config.storage() + " storage keeps no metadata");
         }
-        SessionRoute route = new SessionRoute(config, new SessionPersistence(config, codec, storage, metrics),
+        if (started == null) {
+            LOG.warn("storage {} still starting after {} ms: its routes wait for it", config.storage(),
+                    STORAGE_START_WAIT.toMillis());
+        }
+        SessionRoute route = new SessionRoute(config, new SessionPersistence(config, codec, lease.storage(), metrics),
                 new TokenTransport(config));
         // the storage stays open while a conf cache or a request in flight holds the route
         lease.releaseWhenUnreachable(route);

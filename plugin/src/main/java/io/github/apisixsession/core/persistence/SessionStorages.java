@@ -12,15 +12,14 @@ import org.slf4j.LoggerFactory;
 
 import java.lang.ref.Cleaner;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -53,11 +52,21 @@ public final class SessionStorages implements AutoCloseable {
     private final Map<String, SessionStorageProvider> providers;
     private final StorageContext context;
     private final Duration idleClose;
-    /** Guarded by {@code this}. */
-    private final Map<Key, Open> open = new HashMap<>();
-    /** Started with the first storage that can be closed when idle; guarded by {@code this}. */
+    /**
+     * One entry per distinct config. Creating its storage (a PostgreSQL pool and its migrations,
+     * a Redis client) runs on a starter thread, outside any lock other configs need: one slow or
+     * hanging backend delays only the routes that use it.
+     */
+    private final ConcurrentHashMap<Key, StorageEntry> open = new ConcurrentHashMap<>();
+    private final ExecutorService starters = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "apisix-session-storage-start");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Object sweeperLock = new Object();
+    /** Started with the first storage that can be closed when idle; guarded by {@code sweeperLock}. */
     private ScheduledExecutorService sweeper;
-    private boolean closed;
+    private volatile boolean closed;
 
     public SessionStorages(List<SessionStorageProvider> providers, StorageContext context) {
         this(providers, context, DEFAULT_IDLE_CLOSE);
@@ -103,121 +112,117 @@ public final class SessionStorages implements AutoCloseable {
         return context;
     }
 
-    /** How many storages are open (for tests and logs). */
-    public synchronized int openCount() {
+    /** How many storages are open, being opened or failed to open (for tests and logs). */
+    public int openCount() {
         return open.size();
     }
 
     /**
-     * A lease on the shared storage for this config, opened on first use. The caller ties it to
-     * its route with {@link Lease#releaseWhenUnreachable}, or releases it.
+     * A lease on the shared storage for this config. The config is validated now; the storage is
+     * created on first use, on a thread of its own: {@link Lease#awaitStart} waits for it as long
+     * as the caller can afford. The caller ties the lease to its route with
+     * {@link Lease#releaseWhenUnreachable}, or releases it.
+     *
+     * @throws StorageConfigException when the provider refuses the config
      */
     public Lease lease(String name, StorageConfig config) throws StorageConfigException, StorageException {
         SessionStorageProvider provider = providers.get(name);
         if (provider == null) {
             throw new StorageConfigException("storage", "unknown storage \"" + name + "\"");
         }
+        provider.validate(config);
         Key key = new Key(name, config);
-        synchronized (this) {
+        while (true) {
             if (closed) {
                 throw new StorageException("the storages are closed (shutting down)");
             }
-            Open existing = open.get(key);
-            if (existing == null) {
-                provider.validate(config);
-                existing = new Open(provider.create(config, context));
-                open.put(key, existing);
-                LOG.info("storage {} ready ({} distinct storage configs in use)", name, open.size());
-                if (!existing.storage.keepsSessionsInProcess()) {
-                    startSweeper();
-                }
+            StorageEntry entry = open.computeIfAbsent(key,
+                    k -> new StorageEntry(name, config, provider, context, starters, () -> ready(k)));
+            if (entry.lease()) {
+                return new Lease(entry);
             }
-            existing.leases++;
-            return new Lease(key, existing);
+            open.remove(key, entry); // closed for idleness just now: open it again
+        }
+    }
+
+    /** A storage came up: log it, and sweep idle ones from now on unless it keeps sessions in process. */
+    private void ready(Key key) {
+        StorageEntry entry = open.get(key);
+        LOG.info("storage {} ready ({} distinct storage configs in use)", key.name(), open.size());
+        SessionStorage storage = entry == null ? null : entry.readyNow();
+        if (storage != null && !storage.keepsSessionsInProcess()) {
+            startSweeper();
         }
     }
 
     private void startSweeper() {
-        if (sweeper != null) {
-            return;
-        }
-        sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "apisix-session-storage-sweeper");
-            t.setDaemon(true);
-            return t;
-        });
-        long period = Math.max(50, Math.min(30_000, idleClose.toMillis() / 2));
-        sweeper.scheduleWithFixedDelay(this::closeIdle, period, period, TimeUnit.MILLISECONDS);
-    }
-
-    private synchronized void release(Open entry) {
-        if (--entry.leases == 0) {
-            entry.idleSince = System.nanoTime();
+        synchronized (sweeperLock) {
+            if (sweeper != null || closed) {
+                return;
+            }
+            sweeper = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "apisix-session-storage-sweeper");
+                t.setDaemon(true);
+                return t;
+            });
+            long period = Math.max(50, Math.min(30_000, idleClose.toMillis() / 2));
+            sweeper.scheduleWithFixedDelay(this::closeIdle, period, period, TimeUnit.MILLISECONDS);
         }
     }
 
     /** Closes the storages no route has held for {@code idleClose}; runs on the sweeper. */
     void closeIdle() {
-        List<Map.Entry<Key, Open>> idle = new ArrayList<>();
-        int left;
-        synchronized (this) {
-            long now = System.nanoTime();
-            for (Iterator<Map.Entry<Key, Open>> it = open.entrySet().iterator(); it.hasNext(); ) {
-                Map.Entry<Key, Open> e = it.next();
-                Open o = e.getValue();
-                if (o.leases == 0 && !o.storage.keepsSessionsInProcess() && now - o.idleSince >= idleClose.toNanos()) {
-                    it.remove();
-                    idle.add(e);
-                }
+        long now = System.nanoTime();
+        int count = 0;
+        for (Map.Entry<Key, StorageEntry> e : open.entrySet()) {
+            if (e.getValue().closeIfIdle(now, idleClose.toNanos())) {
+                open.remove(e.getKey(), e.getValue());
+                count++;
             }
-            left = open.size();
         }
-        for (Map.Entry<Key, Open> e : idle) {
-            closeQuietly(e.getKey(), e.getValue().storage);
-        }
-        if (!idle.isEmpty()) {
-            LOG.info("closed {} storage(s) no route used for {} s ({} still open)", idle.size(),
-                    idleClose.toSeconds(), left);
-        }
-    }
-
-    private static void closeQuietly(Key key, SessionStorage storage) {
-        try {
-            storage.close();
-        } catch (RuntimeException ex) {
-            LOG.warn("closing storage {} failed: {}", key.name(), ex.toString());
+        if (count > 0) {
+            LOG.info("closed {} storage(s) no route used for {} s ({} still open)", count,
+                    idleClose.toSeconds(), open.size());
         }
     }
 
     @Override
     public void close() {
-        List<Map.Entry<Key, Open>> all;
-        synchronized (this) {
-            closed = true;
+        closed = true;
+        synchronized (sweeperLock) {
             if (sweeper != null) {
                 sweeper.shutdownNow();
             }
-            all = new ArrayList<>(open.entrySet());
-            open.clear();
         }
-        for (Map.Entry<Key, Open> e : all) {
-            closeQuietly(e.getKey(), e.getValue().storage);
+        for (Map.Entry<Key, StorageEntry> e : open.entrySet()) {
+            e.getValue().close();
+            open.remove(e.getKey(), e.getValue());
         }
+        starters.shutdown();
     }
 
     /** A route's hold on a shared storage. */
-    public final class Lease {
-        private final Key key;
-        private final Open entry;
+    public static final class Lease {
+        private final StorageEntry entry;
         private final AtomicBoolean released = new AtomicBoolean();
 
-        private Lease(Key key, Open entry) {
-            this.key = key;
+        private Lease(StorageEntry entry) {
             this.entry = entry;
         }
 
+        /** The storage as routes use it: calls wait for it to be ready (see {@link RouteStorage}). */
         public SessionStorage storage() {
-            return entry.storage;
+            return entry.facade();
+        }
+
+        /**
+         * Waits at most {@code wait} for the storage to start.
+         *
+         * @return the started storage, or null when it is still starting
+         * @throws StorageException when it failed to start
+         */
+        public SessionStorage awaitStart(Duration wait) throws StorageException {
+            return entry.await(wait);
         }
 
         /** Releases the lease once {@code owner} is unreachable (the action holds no reference to it). */
@@ -228,23 +233,13 @@ public final class SessionStorages implements AutoCloseable {
         /** Releases the lease now; a second call does nothing. */
         public void release() {
             if (released.compareAndSet(false, true)) {
-                SessionStorages.this.release(entry);
+                entry.release();
             }
         }
 
         @Override
         public String toString() {
-            return "Lease[" + key.name() + "]";
-        }
-    }
-
-    private static final class Open {
-        final SessionStorage storage;
-        int leases;
-        long idleSince;
-
-        Open(SessionStorage storage) {
-            this.storage = storage;
+            return "Lease[" + entry.name() + "]";
         }
     }
 

@@ -33,6 +33,7 @@ public final class TcpProxy implements AutoCloseable {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile ServerSocket server;
     private volatile boolean blackholed;
+    private final AtomicInteger accepted = new AtomicInteger();
 
     public TcpProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -48,6 +49,11 @@ public final class TcpProxy implements AutoCloseable {
 
     public String host() {
         return "127.0.0.1";
+    }
+
+    /** Connections accepted so far (a client reached "the database", answered or not). */
+    public int accepted() {
+        return accepted.get();
     }
 
     /** The database is down: open connections are closed and new ones refused. */
@@ -105,6 +111,7 @@ public final class TcpProxy implements AutoCloseable {
                 return;
             }
             sockets.add(client);
+            accepted.incrementAndGet();
             if (blackholed) {
                 continue; // held open, never answered
             }
