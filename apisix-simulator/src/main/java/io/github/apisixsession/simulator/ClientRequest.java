@@ -10,6 +10,7 @@ public final class ClientRequest {
     private final HttpHeaders headers = new HttpHeaders();
     private byte[] body;
     private String remoteAddr = "127.0.0.1";
+    private String scheme = "http";
 
     private ClientRequest(String method, String uri) {
         this.method = method.toUpperCase(Locale.ROOT);
@@ -81,8 +82,15 @@ public final class ClientRequest {
         return body(urlencoded);
     }
 
+    /** The client's address in any literal form; the gateway holds it as nginx does ({@link NginxAddress}). */
     public ClientRequest remoteAddr(String ip) {
         this.remoteAddr = ip;
+        return this;
+    }
+
+    /** {@code $scheme}: "http" (the default) or "https", as the listener the client reached. */
+    public ClientRequest scheme(String value) {
+        this.scheme = value;
         return this;
     }
 
@@ -116,6 +124,10 @@ public final class ClientRequest {
 
     public String remoteAddr() {
         return remoteAddr;
+    }
+
+    public String scheme() {
+        return scheme;
     }
 
     @Override

@@ -13,8 +13,6 @@ import io.github.apisixsession.simulator.A6.RespCallReply;
 import io.github.apisixsession.simulator.A6.Rewrite;
 import io.github.apisixsession.simulator.A6.Stop;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -570,11 +568,7 @@ public final class SimulatedApisix implements AutoCloseable {
 
     /** {@code $binary_remote_addr}. */
     static byte[] srcIp(String addr) {
-        try {
-            return InetAddress.getByName(addr).getAddress();
-        } catch (UnknownHostException e) {
-            return new byte[] {127, 0, 0, 1};
-        }
+        return NginxAddress.binary(addr);
     }
 
     private static String tag(String phase) {
@@ -622,7 +616,8 @@ public final class SimulatedApisix implements AutoCloseable {
         String var(String name) {
             switch (name) {
                 case "request_id": return requestId;
-                case "remote_addr": return request.remoteAddr();
+                case "remote_addr": return NginxAddress.text(NginxAddress.binary(request.remoteAddr()));
+                case "scheme": return request.scheme();
                 case "consumer_name": return consumer == null ? null : consumer.username();
                 case "route_id": return route == null ? null : route.id();
                 default: return state.var(name);

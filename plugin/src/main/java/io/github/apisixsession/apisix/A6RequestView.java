@@ -3,8 +3,7 @@ package io.github.apisixsession.apisix;
 import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestView;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
+import io.github.apisixsession.core.codec.ClientAddress;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -53,9 +52,10 @@ final class A6RequestView implements RequestView {
         return call.headers();
     }
 
+    /** {@code src_ip} is {@code $binary_remote_addr}; its text is nginx's {@code $remote_addr}. */
     @Override
     public String remoteAddress() {
-        return address(call.srcIp());
+        return ClientAddress.of(call.srcIp());
     }
 
     @Override
@@ -80,19 +80,5 @@ final class A6RequestView implements RequestView {
             }
         }
         return values;
-    }
-
-    static String address(byte[] ip) {
-        if (ip.length == 4) {
-            return (ip[0] & 0xFF) + "." + (ip[1] & 0xFF) + "." + (ip[2] & 0xFF) + "." + (ip[3] & 0xFF);
-        }
-        if (ip.length == 16) {
-            try {
-                return InetAddress.getByAddress(ip).getHostAddress();
-            } catch (UnknownHostException e) {
-                return "";
-            }
-        }
-        return "";
     }
 }

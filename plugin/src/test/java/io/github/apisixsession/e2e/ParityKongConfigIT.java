@@ -22,6 +22,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -255,19 +256,25 @@ class ParityKongConfigIT {
         assertRejected(apisix.send(withCookies("/bind-ip/data", jar).remoteAddr("10.9.9.9")), "another address");
     }
 
-    @Test
-    void anUpstreamLoginBindsTheSessionToTheLoginRequest() {
+    /**
+     * The login's response phase binds APISIX's {@code remote_addr}, the next request's phase its
+     * {@code src_ip} bytes: one client must give one MAC, IPv4, IPv6 (any form) and IPv4-mapped alike.
+     */
+    @ParameterizedTest
+    @CsvSource({"10.1.2.3, 10.9.9.9", "2001:db8::1, 2001:db8::2", "2001:db8:0:0:0:0:0:1, ::ffff:10.1.2.3",
+            "::1, 127.0.0.1", "::ffff:10.1.2.3, 10.1.2.3"})
+    void anUpstreamLoginBindsTheSessionToTheLoginRequest(String client, String other) {
         Exchange login = apisix.send(ClientRequest.post("/bind-login").setHeader("User-Agent", "Firefox/128.0")
-                .remoteAddr("10.1.2.3"));
+                .remoteAddr(client));
         assertEquals(200, login.status(), why(login, runner));
         CookieJar jar = new CookieJar().update(login.response());
         assertNotNull(jar.get("session"), why(login, runner));
         E2e.assertOk(apisix.send(withCookies("/bind-api/data", jar).setHeader("User-Agent", "Firefox/128.0")
-                .remoteAddr("10.1.2.3")), runner, "alice");
+                .remoteAddr(client)), runner, "alice");
         assertRejected(apisix.send(withCookies("/bind-api/data", jar).setHeader("User-Agent", "Chrome/126.0")
-                .remoteAddr("10.1.2.3")), "another user agent");
+                .remoteAddr(client)), "another user agent");
         assertRejected(apisix.send(withCookies("/bind-api/data", jar).setHeader("User-Agent", "Firefox/128.0")
-                .remoteAddr("10.9.9.9")), "another address");
+                .remoteAddr(other)), "another address");
         E2e.assertNoRunnerErrors(runner);
     }
 

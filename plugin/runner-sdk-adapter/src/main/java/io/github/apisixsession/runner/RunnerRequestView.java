@@ -2,8 +2,7 @@ package io.github.apisixsession.runner;
 
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestView;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
+import io.github.apisixsession.core.codec.ClientAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -62,6 +61,10 @@ final class RunnerRequestView implements RequestView {
         return all;
     }
 
+    /**
+     * Runner 0.4.0 prints {@code src_ip} as dotted byte values (4 of them for IPv4, 16 for IPv6);
+     * the bytes are rendered as nginx prints {@code $remote_addr}, as the other phase sees it.
+     */
     @Override
     public String remoteAddress() {
         String ip = request.getSourceIP();
@@ -69,19 +72,18 @@ final class RunnerRequestView implements RequestView {
             return "";
         }
         String[] parts = ip.split("\\.");
-        if (parts.length != 16) {
-            return ip;
+        if (parts.length != 4 && parts.length != 16) {
+            return ClientAddress.canonical(ip);
         }
-        // runner 0.4.0 prints the 16 bytes of an IPv6 address as dotted numbers
-        byte[] bytes = new byte[16];
+        byte[] bytes = new byte[parts.length];
         try {
-            for (int i = 0; i < 16; i++) {
+            for (int i = 0; i < parts.length; i++) {
                 bytes[i] = (byte) Integer.parseInt(parts[i]);
             }
-            return InetAddress.getByAddress(bytes).getHostAddress();
-        } catch (NumberFormatException | UnknownHostException e) {
+        } catch (NumberFormatException e) {
             return ip;
         }
+        return ClientAddress.of(bytes);
     }
 
     @Override

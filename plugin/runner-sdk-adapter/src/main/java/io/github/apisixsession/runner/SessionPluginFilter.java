@@ -143,6 +143,17 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
             request.add("scheme");
         }
         response.add(REQUEST_ID);
+        // a response-phase save binds the facts the engine asks for there (the request phase has
+        // the address in src_ip and the User-Agent in its headers)
+        if (config.bind().contains(SessionConfig.Bind.IP)) {
+            response.add("remote_addr");
+        }
+        if (config.bind().contains(SessionConfig.Bind.SCHEME)) {
+            response.add("scheme");
+        }
+        if (config.bind().contains(SessionConfig.Bind.USER_AGENT)) {
+            response.add("http_user_agent");
+        }
         if (config.failureLimit().enabled()) {
             // cookie_<name> of the token and its chunks are read from $http_cookie
             response.add(RunnerRequestView.COOKIE_VAR);

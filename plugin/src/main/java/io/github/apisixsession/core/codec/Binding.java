@@ -6,9 +6,16 @@ import java.security.NoSuchAlgorithmException;
 
 /**
  * The request facts a bound session's MAC covers (lua-resty-session 4.1 {@code bind}): which ones
- * is decided by the cookie's BIND flags; the values come from the request being served.
+ * is decided by the cookie's BIND flags; the values come from the request being served. The
+ * address is kept as nginx prints {@code $remote_addr} ({@link ClientAddress}), whatever form it
+ * was given in, so the request phase (APISIX's {@code src_ip} bytes) and the response phase
+ * (the {@code remote_addr} variable) bind one client to one MAC, as lua-resty-session does.
  */
 public record Binding(String remoteAddr, String scheme, String userAgent) {
+
+    public Binding {
+        remoteAddr = ClientAddress.canonical(remoteAddr);
+    }
 
     public static final int FLAG_BIND_IP = 0x0100;
     public static final int FLAG_BIND_SCHEME = 0x0200;

@@ -8,6 +8,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -46,5 +47,18 @@ class BindingTest {
         String touched = codec.touch(v, 120, firefox);
         assertEquals(120, codec.verifyHeader(touched + sealed.payload(), false, false, timeouts, T0 + 130, firefox)
                 .header().idlingOffset());
+    }
+
+    @Test
+    void oneClientHasOneMacWhateverFormItsAddressCameIn() {
+        int ip = Binding.FLAG_BIND_IP;
+        byte[] nginx = new Binding("2001:db8::1", null, null).macSuffix(ip);
+        for (String form : List.of("2001:db8:0:0:0:0:0:1", "2001:DB8::1", "2001:0db8::0001", "[2001:db8::1]")) {
+            assertArrayEquals(nginx, new Binding(form, null, null).macSuffix(ip), form);
+        }
+        assertEquals("::ffff:10.1.2.3", new Binding("::FFFF:10.1.2.3", null, null).remoteAddr());
+        assertFalse(java.util.Arrays.equals(new Binding("10.1.2.3", null, null).macSuffix(ip),
+                new Binding("::ffff:10.1.2.3", null, null).macSuffix(ip)), "nginx tells a mapped client from an IPv4 one");
+        assertEquals("unix:", new Binding("unix:", null, null).remoteAddr());
     }
 }

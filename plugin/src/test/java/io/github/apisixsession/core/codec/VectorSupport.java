@@ -20,20 +20,29 @@ import java.util.Map;
  * vector, cookie parsing, the storage lookup and the audience check (which live in the engine,
  * not in the codec).
  */
-final class VectorSupport {
+public final class VectorSupport {
 
     static final ObjectMapper JSON = new ObjectMapper();
     static final HexFormat HEX = HexFormat.of();
     static final String RESOURCE = "/test-vectors/lua-resty-session-4.0.5.jsonl";
+    /** lua-resty-session 4.1.5 cookies bound to IPv4 and IPv6 clients (generate-bind/). */
+    public static final String BIND_RESOURCE = "/test-vectors/lua-resty-session-4.1.5-bind.jsonl";
+    /** nginx's {@code $remote_addr} and {@code $binary_remote_addr} for many client addresses. */
+    public static final String REMOTE_ADDR_RESOURCE = "/test-vectors/nginx-remote-addr.jsonl";
     static final long MAX_TTL = 34_560_000L;
 
     private VectorSupport() {
     }
 
     static List<JsonNode> load() {
-        try (InputStream in = VectorSupport.class.getResourceAsStream(RESOURCE)) {
+        return load(RESOURCE);
+    }
+
+    /** One JSON object per non-blank line of a classpath resource. */
+    public static List<JsonNode> load(String resource) {
+        try (InputStream in = VectorSupport.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException(RESOURCE + " is not on the classpath");
+                throw new IllegalStateException(resource + " is not on the classpath");
             }
             List<JsonNode> out = new ArrayList<>();
             BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));

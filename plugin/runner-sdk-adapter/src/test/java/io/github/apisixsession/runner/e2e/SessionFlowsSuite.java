@@ -125,6 +125,11 @@ abstract class SessionFlowsSuite {
                 upstreamConf, true));
         apisix.route(host.session(Route.uri("/api/*").upstream(SessionFlowsSuite::app), true,
                 upstreamConf, false));
+        String bound = conf("identity", "upstream", "bind", List.of("ip"));
+        apisix.route(host.session(Route.uri("/bound-login").upstream(SessionFlowsSuite::loginService), true,
+                bound, true));
+        apisix.route(host.session(Route.uri("/bound-api/*").upstream(SessionFlowsSuite::app), true,
+                conf("identity", "upstream", "bind", List.of("ip"), "reject_status", 401), false));
         apisix.route(host.session(Route.uri("/body/*").keyAuth(KeyAuth.withAnonymous("anon"))
                 .upstream(SessionFlowsSuite::app), false,
                 conf("identity", "apisix", "anonymous_consumer", "anon", "read_body_for_logout", true), false));
@@ -337,6 +342,20 @@ abstract class SessionFlowsSuite {
         assertEquals("alice", api.upstreamHeader("X-Consumer-Username"), why(api));
         assertEquals("admin,dev", api.upstreamHeader("X-Consumer-Groups"), why(api));
         assertUpstreamHeadersKept(api);
+    }
+
+    /** The login's response phase binds remote_addr, the next request's phase src_ip: one text for both. */
+    @Test
+    void anUpstreamLoginBoundToTheClientOpensFromThatClientOnly() {
+        for (String client : List.of("10.1.2.3", "2001:db8::1", "::ffff:10.1.2.3")) {
+            Exchange ex = apisix.send(ClientRequest.post("/bound-login").form("user=alice").remoteAddr(client));
+            assertEquals(200, ex.status(), why(ex));
+            CookieJar jar = new CookieJar().update(ex.response());
+            Exchange api = apisix.send(ClientRequest.get("/bound-api/me").cookies(jar).remoteAddr(client));
+            assertEquals("alice", api.upstreamHeader("X-Consumer-Username"), client + "\n" + why(api));
+            assertEquals(401, apisix.send(ClientRequest.get("/bound-api/me").cookies(jar).remoteAddr("2001:db8::2"))
+                    .status(), client);
+        }
     }
 
     @Test
