@@ -24,6 +24,7 @@ public final class PrometheusMetrics implements SessionMetrics {
     private final LongAdder touched = new LongAdder();
     private final LongAdder loggedOut = new LongAdder();
     private final LongAdder failureLimited = new LongAdder();
+    private final LongAdder revocationsEvicted = new LongAdder();
     private final Map<Rejection, LongAdder> rejected = new EnumMap<>(Rejection.class);
     private final Map<Rejection, LongAdder> refused = new EnumMap<>(Rejection.class);
     private final Map<String, Histogram> storage = new ConcurrentHashMap<>();
@@ -71,6 +72,11 @@ public final class PrometheusMetrics implements SessionMetrics {
     }
 
     @Override
+    public void revocationEvicted() {
+        revocationsEvicted.increment();
+    }
+
+    @Override
     public void failureLimited() {
         failureLimited.increment();
     }
@@ -88,6 +94,8 @@ public final class PrometheusMetrics implements SessionMetrics {
         counter(b, "apisix_session_touched_total", "Session cookies re-signed to move the idling timeout", touched);
         counter(b, "apisix_session_logged_out_total", "Logouts", loggedOut);
         counter(b, "apisix_session_failure_limited_total", "Sessions destroyed by failure_limit", failureLimited);
+        counter(b, "apisix_session_revocations_evicted_total",
+                "Logged-out cookie-storage sessions forgotten early because the revocation list was full", revocationsEvicted);
         byReason(b, "apisix_session_rejected_total", "Session tokens not accepted, once per request, by reason",
                 rejected, false);
         byReason(b, "apisix_session_refused_total",

@@ -55,7 +55,7 @@ public final class SessionEngine implements AutoCloseable {
     public SessionEngine(Clock clock, SessionStorages storages, SessionMetrics metrics) {
         this.storages = storages;
         this.metrics = metrics;
-        ProcessState state = ProcessState.create(clock);
+        ProcessState state = ProcessState.create(clock, metrics);
         this.requestPhase = new RequestPhase(clock, metrics, state);
         this.responsePhase = new ResponsePhase(clock, metrics, state);
     }

@@ -40,6 +40,13 @@ public interface SessionMetrics {
     default void refused(Rejection reason) {
     }
 
+    /**
+     * A logged-out cookie-storage session was forgotten before its time because the runner's
+     * revocation list was full: a copy of that cookie opens again on this runner.
+     */
+    default void revocationEvicted() {
+    }
+
     /** A session was destroyed after {@code failure_limit} failed upstream responses. */
     default void failureLimited() {
     }

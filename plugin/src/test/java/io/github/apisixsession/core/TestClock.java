@@ -7,15 +7,15 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 
 /** A clock the test moves by hand. */
-final class TestClock extends Clock {
+public final class TestClock extends Clock {
 
     private volatile Instant now;
 
-    TestClock(long epochSeconds) {
+    public TestClock(long epochSeconds) {
         this.now = Instant.ofEpochSecond(epochSeconds);
     }
 
-    void advance(long seconds) {
+    public void advance(long seconds) {
         now = now.plus(Duration.ofSeconds(seconds));
     }
 

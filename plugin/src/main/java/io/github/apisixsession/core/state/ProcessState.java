@@ -1,5 +1,7 @@
 package io.github.apisixsession.core.state;
 
+import io.github.apisixsession.core.SessionMetrics;
+
 import java.time.Clock;
 import java.time.Duration;
 
@@ -15,8 +17,11 @@ import java.time.Duration;
 public record ProcessState(RevokedSessions revoked, PendingCookies pendingCookies, FailureCounts failures,
                            Renewals renewals) {
 
-    public static ProcessState create(Clock clock) {
-        return new ProcessState(new RevokedSessions(clock, 200_000),
+    /** Most revocations kept at once (docs/security.md: what past this means). */
+    public static final long REVOCATION_CAPACITY = 200_000;
+
+    public static ProcessState create(Clock clock, SessionMetrics metrics) {
+        return new ProcessState(new RevokedSessions(clock, REVOCATION_CAPACITY, metrics::revocationEvicted),
                 new PendingCookies(clock, Duration.ofSeconds(120), 100_000),
                 new FailureCounts(clock, 1_000_000), new Renewals(clock, 100_000));
     }
