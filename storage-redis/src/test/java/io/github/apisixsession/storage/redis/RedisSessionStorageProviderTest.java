@@ -220,6 +220,9 @@ class RedisSessionStorageProviderTest {
             try (SessionStorage s = provider.create(config, StorageContext.system())) {
                 s.set("session:k", "v".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(30));
                 assertArrayEquals("v".getBytes(StandardCharsets.UTF_8), s.get("session:k").orElseThrow());
+                // the client cache's invalidation connection goes through the socket too
+                CacheProbe.awaitTracking((RedisSessionStorage) s);
+                CacheProbe.cache((RedisSessionStorage) s, "session:k");
             }
             assertTrue(redis.cli("-n", "5", "GET", "u:session:k").contains("v"), "written to database 5");
         } finally {
