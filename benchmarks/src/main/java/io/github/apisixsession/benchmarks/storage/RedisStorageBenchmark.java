@@ -4,6 +4,7 @@ import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.storage.redis.RedisSessionStorage;
 import io.github.apisixsession.storage.redis.RedisSessionStorageProvider;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -80,6 +81,25 @@ public class RedisStorageBenchmark {
         for (int i = 0; i < KEYS; i++) {
             keys[i] = "session:" + sid();
             storage.set(keys[i], value, TTL);
+        }
+        if (clientCache) {
+            warmCache();
+        }
+    }
+
+    /** The steady state: tracking live and every key read once, so {@code get} measures hits. */
+    private void warmCache() throws StorageException {
+        RedisSessionStorage redis = (RedisSessionStorage) storage;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!redis.clientCacheStatistics().tracking()) {
+            redis.get(keys[0]);
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the client cache is not tracking: " + redis.clientCacheStatistics());
+            }
+            Thread.onSpinWait();
+        }
+        for (String k : keys) {
+            storage.get(k);
         }
     }
 
