@@ -225,7 +225,7 @@ final class InvalidationFeed implements AutoCloseable {
         }
         long down = state.get();
         if ((down & 1) == 1) {
-            throw new IllegalStateException("tracking live without a session");
+            return; // the session's loss is being recorded on its reader thread: next beat
         }
         Session s;
         try {
