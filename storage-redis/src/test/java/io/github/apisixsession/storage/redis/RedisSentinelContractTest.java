@@ -97,10 +97,13 @@ class RedisSentinelContractTest extends SessionStorageContract {
         CacheProbe.cache(storage, k);
     }
 
-    /** Asks the sentinel to fail over and waits until the storage can write to the new master. */
+    /**
+     * Asks the sentinel to fail over and waits until the storage can write to the new master and
+     * the old master has caught up as its replica (so the next failover has one to promote).
+     */
     private void failOver(String before) throws Exception {
         topology.sentinel.cli("SENTINEL", "FAILOVER", "sessions");
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        long deadline = System.nanoTime() + 60_000_000_000L;
         while (masterPort().equals(before) && System.nanoTime() < deadline) {
             RedisProcess.sleep(100);
         }
@@ -109,6 +112,7 @@ class RedisSentinelContractTest extends SessionStorageContract {
         while (System.nanoTime() < deadline) {
             try {
                 storage.set(key("session:probe"), "after".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
+                awaitReplica(deadline);
                 return;
             } catch (StorageException e) {
                 last = e; // READONLY from the demoted master until the client follows the switch
@@ -132,6 +136,15 @@ class RedisSentinelContractTest extends SessionStorageContract {
         failOver(before);
         assertArrayEquals(v, storage.get(key("session:a")).orElseThrow(), "a session written before the failover");
         assertArrayEquals("after".getBytes(StandardCharsets.UTF_8), storage.get(key("session:probe")).orElseThrow());
+    }
+
+    private static void awaitReplica(long deadline) throws Exception {
+        try (Jedis master = new Jedis("127.0.0.1", Integer.parseInt(masterPort()))) {
+            while (!(master.info("replication").contains("slave0:") && master.info("replication").contains("state=online"))) {
+                assertTrue(System.nanoTime() < deadline, "the old master became a replica: " + master.info("replication"));
+                RedisProcess.sleep(100);
+            }
+        }
     }
 
     private static String masterPort() throws Exception {
