@@ -52,6 +52,10 @@ import redis.clients.jedis.resps.Tuple;
  *       one-key script (so it works on a Cluster too).</li>
  * </ul>
  *
+ * <p>{@code client_cache} (on by default): reads of a key read before are answered from the
+ * runner's memory while Redis' invalidation messages say it has not changed
+ * ({@link RedisClientCache}); this storage's own writes and deletes drop the local copy at once.
+ *
  * <p>Outages: every call waits at most about {@code pool_wait + connect_timeout + read_timeout}
  * and then fails with a {@link StorageException}. A pooled connection that turns out dead (Redis
  * restarted) is replaced at once and the idempotent command retried, so recovery needs no request
