@@ -81,6 +81,18 @@ final class TestRedisServer implements AutoCloseable {
         }
     }
 
+    /** Deletes the stopped server's data (its append-only files), as a disk lost with the machine would. */
+    void wipeData() throws IOException {
+        assertTrue(!process.isAlive(), "the server is stopped");
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(p -> !p.getFileName().toString().endsWith(".log")).toList()) {
+                try (Stream<Path> tree = Files.walk(p)) {
+                    tree.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
+            }
+        }
+    }
+
     Jedis jedis() {
         return new Jedis("127.0.0.1", port);
     }

@@ -4,11 +4,13 @@ import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.storage.redis.RedisSessionStorage;
 import io.github.apisixsession.storage.redis.RedisSessionStorageProvider;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +20,7 @@ import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -35,7 +38,9 @@ import redis.clients.jedis.resps.ScanResult;
  * Redis ({@code REDIS_HOST}/{@code REDIS_PORT}, default 127.0.0.1:6379), with values the size the
  * engine stores (a 1-audience session: {@code ["<~250 base64url chars>"]}). Keys live under a
  * random prefix and are deleted afterwards. Compare with {@code redis-benchmark -t get,set}
- * from the same run; see docs/benchmarks.md.
+ * from the same run; see docs/benchmarks.md. Each runs with the client cache off and on
+ * ({@code -p clientCache=false|true}); with it on, {@code get} reads each key from Redis once and
+ * then from memory, and writes also drop the local copy and bring an invalidation message back.
  *
  * <p>Run: {@code java -cp … io.github.apisixsession.benchmarks.storage.RedisStorageBenchmark [threads…]}
  */
@@ -48,6 +53,10 @@ public class RedisStorageBenchmark {
     static final Duration TTL = Duration.ofMinutes(10);
     static final Duration STALE = Duration.ofSeconds(10);
 
+    /** {@code client_cache}: with it, {@code get} of a key read before is answered from the runner's memory. */
+    @Param({"false", "true"})
+    public boolean clientCache;
+
     private final String prefix = "bench-" + UUID.randomUUID();
     private SessionStorage storage;
     private byte[] value;
@@ -58,8 +67,12 @@ public class RedisStorageBenchmark {
     public void setUp() throws StorageException {
         String host = System.getenv().getOrDefault("REDIS_HOST", "127.0.0.1");
         int port = Integer.parseInt(System.getenv().getOrDefault("REDIS_PORT", "6379"));
-        storage = new RedisSessionStorageProvider().create(
-                StorageConfig.of("redis", Map.of("host", host, "port", port, "prefix", prefix)), StorageContext.system());
+        Map<String, Object> conf = new HashMap<>(Map.of("host", host, "port", port, "prefix", prefix,
+                "client_cache", clientCache));
+        if (clientCache) {
+            conf.put("client_cache_max_entries", 2 * KEYS); // every key fits: this measures hits
+        }
+        storage = new RedisSessionStorageProvider().create(StorageConfig.of("redis", conf), StorageContext.system());
         byte[] ciphertext = new byte[190];
         new SecureRandom().nextBytes(ciphertext);
         value = ("[\"" + Base64.getUrlEncoder().withoutPadding().encodeToString(ciphertext) + "\"]")
@@ -68,6 +81,25 @@ public class RedisStorageBenchmark {
         for (int i = 0; i < KEYS; i++) {
             keys[i] = "session:" + sid();
             storage.set(keys[i], value, TTL);
+        }
+        if (clientCache) {
+            warmCache();
+        }
+    }
+
+    /** The steady state: tracking live and every key read once, so {@code get} measures hits. */
+    private void warmCache() throws StorageException {
+        RedisSessionStorage redis = (RedisSessionStorage) storage;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!redis.clientCacheStatistics().tracking()) {
+            redis.get(keys[0]);
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the client cache is not tracking: " + redis.clientCacheStatistics());
+            }
+            Thread.onSpinWait();
+        }
+        for (String k : keys) {
+            storage.get(k);
         }
     }
 
@@ -98,7 +130,7 @@ public class RedisStorageBenchmark {
         return keys[(int) (counter.getAndIncrement() % KEYS)];
     }
 
-    /** A request with a cookie: one GET. */
+    /** A request with a cookie: one GET, or (client cache) a local read. */
     @Benchmark
     public Object get() throws StorageException {
         return storage.get(nextKey());

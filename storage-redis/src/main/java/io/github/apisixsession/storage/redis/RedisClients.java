@@ -23,18 +23,23 @@ import redis.clients.jedis.ClientSetInfoConfig;
 import redis.clients.jedis.Connection;
 import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.DefaultJedisSocketFactory;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.JedisClientConfig;
 import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.JedisSentineled;
 import redis.clients.jedis.JedisSocketFactory;
+import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import org.apache.commons.pool2.impl.GenericObjectPoolConfig;
 
 /** Builds the Jedis client for {@link RedisSettings}: pooled standalone, Sentinel or Cluster. */
 final class RedisClients {
+
+    /** {@code CLIENT SETNAME} of the client cache's invalidation connections. */
+    static final String TRACKING_CLIENT_NAME = "apisix-session-tracking";
 
     private RedisClients() {
     }
@@ -63,8 +68,8 @@ final class RedisClients {
 
     static GenericObjectPoolConfig<Connection> poolConfig(RedisSettings s) {
         ConnectionPoolConfig pool = new ConnectionPoolConfig();
-        pool.setMaxTotal(s.poolSize());
-        pool.setMaxIdle(s.poolSize());
+        pool.setMaxTotal(s.dataPoolSize());
+        pool.setMaxIdle(s.dataPoolSize());
         pool.setMinIdle(0);
         // a request never queues for a connection longer than pool_wait
         pool.setBlockWhenExhausted(true);
@@ -79,6 +84,29 @@ final class RedisClients {
     }
 
     static JedisClientConfig clientConfig(RedisSettings s, String user, String password, int database) {
+        return clientConfigBuilder(s, user, password, database).build();
+    }
+
+    /**
+     * The client cache's invalidation connection: the data connections' settings (credentials,
+     * database, TLS, timeouts), RESP3 for the invalidation pushes, and a name that tells it apart
+     * in {@code CLIENT LIST}.
+     */
+    static JedisClientConfig trackingConfig(RedisSettings s) {
+        return clientConfigBuilder(s, s.username(), s.password(), s.mode() == RedisSettings.Mode.CLUSTER ? 0 : s.database())
+                .protocol(RedisProtocol.RESP3)
+                .clientName(TRACKING_CLIENT_NAME)
+                .build();
+    }
+
+    /** How a connection to {@code node} is opened: the unix socket of a standalone server, else TCP or TLS. */
+    static JedisSocketFactory socketFactory(RedisSettings s, HostAndPort node, JedisClientConfig config) {
+        return s.socket() != null ? unixSocket(s.socket(), s.connectTimeoutMillis(), s.readTimeoutMillis())
+                : new DefaultJedisSocketFactory(node, config);
+    }
+
+    private static DefaultJedisClientConfig.Builder clientConfigBuilder(RedisSettings s, String user, String password,
+            int database) {
         DefaultJedisClientConfig.Builder b = DefaultJedisClientConfig.builder()
                 .connectionTimeoutMillis(s.connectTimeoutMillis())
                 .socketTimeoutMillis(s.readTimeoutMillis())
@@ -100,7 +128,7 @@ final class RedisClients {
             }
             b.sslParameters(params);
         }
-        return b.build();
+        return b;
     }
 
     private static SSLSocketFactory sslSocketFactory(RedisSettings s) {

@@ -52,6 +52,10 @@ import redis.clients.jedis.resps.Tuple;
  *       one-key script (so it works on a Cluster too).</li>
  * </ul>
  *
+ * <p>{@code client_cache} (on by default): reads of a key read before are answered from the
+ * runner's memory while Redis' invalidation messages say it has not changed
+ * ({@link RedisClientCache}); this storage's own writes and deletes drop the local copy at once.
+ *
  * <p>Outages: every call waits at most about {@code pool_wait + connect_timeout + read_timeout}
  * and then fails with a {@link StorageException}. A pooled connection that turns out dead (Redis
  * restarted) is replaced at once and the idempotent command retried, so recovery needs no request
@@ -108,6 +112,8 @@ public final class RedisSessionStorage implements SessionStorage {
     /** null: not known yet; whether the server understands PEXPIRE … LT (Redis 7+). */
     private volatile Boolean expireLt;
     private volatile boolean healthy = true;
+    /** {@code client_cache}; null when off. */
+    private final RedisClientCache cache;
 
     public RedisSessionStorage(RedisSettings settings, Clock clock) {
         this(settings, clock, () -> RedisClients.create(settings), null);
@@ -123,6 +129,7 @@ public final class RedisSessionStorage implements SessionStorage {
         this.keyPrefix = settings.prefix() == null ? "" : settings.prefix() + ":";
         this.keySuffix = settings.suffix() == null ? "" : ":" + settings.suffix();
         this.expireLt = expireLt;
+        this.cache = settings.clientCache().enabled() ? new RedisClientCache(settings, () -> client) : null;
         try {
             client = factory.get();
         } catch (RuntimeException e) {
@@ -159,8 +166,47 @@ public final class RedisSessionStorage implements SessionStorage {
     @Override
     public Optional<byte[]> get(String key) throws StorageException {
         Objects.requireNonNull(key, "key");
-        byte[] k = utf8(redisKey(key));
-        return Optional.ofNullable(execute("read", jedis -> jedis.get(k)));
+        String redisKey = redisKey(key);
+        byte[] k = utf8(redisKey);
+        if (cache == null) {
+            return Optional.ofNullable(execute("read", jedis -> jedis.get(k)));
+        }
+        return cache.get(redisKey, new ClientSideCache.Reads() {
+            @Override
+            public byte[] value() throws StorageException {
+                return execute("read", jedis -> jedis.get(k));
+            }
+
+            @Override
+            public ClientSideCache.Read valueAndTtl() throws StorageException {
+                return execute("read", jedis -> batch(jedis, c -> {
+                    Supplier<byte[]> value = c.get(k);
+                    Supplier<Long> pttl = c.pttl(k);
+                    return () -> new ClientSideCache.Read(value.get(), pttl.get());
+                }));
+            }
+        });
+    }
+
+    /** The client cache's counters; null when {@code client_cache} is off. */
+    public ClientCacheStatistics clientCacheStatistics() {
+        return cache == null ? null : cache.statistics();
+    }
+
+    /** The client cache's invalidation feed (tests); null when {@code client_cache} is off. */
+    InvalidationFeed invalidationFeed() {
+        return cache == null ? null : cache.feed();
+    }
+
+    /** This runner wrote or deleted {@code keys}: their local copies go now, written or not. */
+    private void forget(String... keys) {
+        if (cache != null) {
+            for (String k : keys) {
+                if (k != null) {
+                    cache.invalidate(k);
+                }
+            }
+        }
     }
 
     @Override
@@ -176,10 +222,19 @@ public final class RedisSessionStorage implements SessionStorage {
         byte[] k = utf8(redisKey(key));
         byte[] v = value.clone();
         boolean renews = renewal != null && !renewal.oldKey().equals(key);
+        try {
+            write(k, v, ttlMillis, renews ? renewal : null, key, metadataKeys(metadata));
+        } finally {
+            forget(redisKey(key), renews ? redisKey(renewal.oldKey()) : null);
+        }
+    }
+
+    /** The SET, the old key's shortening and the metadata, in one batch; {@code renewal} null: none. */
+    private void write(byte[] k, byte[] v, long ttlMillis, Renewal renewal, String key, Set<String> metaKeys)
+            throws StorageException {
+        boolean renews = renewal != null;
         byte[] oldK = renews ? utf8(redisKey(renewal.oldKey())) : null;
         long staleMillis = renews ? millis(renewal.staleTtl()) : 0;
-        Set<String> metaKeys = metadataKeys(metadata);
-
         boolean scriptNeeded = execute("write", jedis -> batch(jedis, c -> {
             c.check(c.set(k, v, ttlMillis));
             Supplier<Long> lt = null;
@@ -230,8 +285,15 @@ public final class RedisSessionStorage implements SessionStorage {
     @Override
     public void delete(String key, SessionMetadata metadata) throws StorageException {
         Objects.requireNonNull(key, "key");
+        try {
+            unlink(key, metadataKeys(metadata));
+        } finally {
+            forget(redisKey(key));
+        }
+    }
+
+    private void unlink(String key, Set<String> metaKeys) throws StorageException {
         byte[] k = utf8(redisKey(key));
-        Set<String> metaKeys = metadataKeys(metadata);
         if (metaKeys.isEmpty()) {
             execute("delete", jedis -> jedis.unlink(k));
             return;
@@ -300,6 +362,9 @@ public final class RedisSessionStorage implements SessionStorage {
     @Override
     public void close() {
         closed = true;
+        if (cache != null) {
+            cache.close();
+        }
         connecting.lock();
         try {
             UnifiedJedis c = client;
@@ -334,7 +399,7 @@ public final class RedisSessionStorage implements SessionStorage {
         // Cluster: Jedis retries itself. Standalone: the pool is cleared after the first dead
         // connection, so one retry gets a fresh one. Sentinel: the pool is out of reach, so every
         // idle connection may have to be tried (each fails at once).
-        int attempts = jedis instanceof JedisCluster ? 1 : jedis instanceof JedisPooled ? 2 : settings.poolSize() + 1;
+        int attempts = jedis instanceof JedisCluster ? 1 : jedis instanceof JedisPooled ? 2 : settings.dataPoolSize() + 1;
         for (int attempt = 1; ; attempt++) {
             try {
                 T result = call.apply(jedis);
@@ -479,6 +544,8 @@ public final class RedisSessionStorage implements SessionStorage {
     private abstract static class Commands {
         private final List<Supplier<?>> checked = new ArrayList<>();
 
+        abstract Supplier<byte[]> get(byte[] key);
+
         abstract Supplier<String> set(byte[] key, byte[] value, long pxMillis);
 
         abstract Supplier<Long> pexpireLt(byte[] key, long millis);
@@ -519,6 +586,11 @@ public final class RedisSessionStorage implements SessionStorage {
 
         Piped(AbstractPipeline p) {
             this.p = p;
+        }
+
+        @Override
+        Supplier<byte[]> get(byte[] key) {
+            return p.get(key)::get;
         }
 
         @Override
@@ -575,6 +647,11 @@ public final class RedisSessionStorage implements SessionStorage {
                 };
             }
             return () -> value;
+        }
+
+        @Override
+        Supplier<byte[]> get(byte[] key) {
+            return now(() -> j.get(key));
         }
 
         @Override

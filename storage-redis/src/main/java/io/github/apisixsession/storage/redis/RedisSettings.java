@@ -39,9 +39,25 @@ public record RedisSettings(
         String sentinelUsername,
         String sentinelPassword,
         List<Node> nodes,
-        int maxRedirections) {
+        int maxRedirections,
+        ClientCache clientCache) {
 
     public enum Mode { STANDALONE, SENTINEL, CLUSTER }
+
+    /**
+     * {@code client_cache}: session reads served from the runner's memory, kept coherent by Redis'
+     * invalidation messages (docs/redis.md, "Client-side cache").
+     *
+     * @param enabled          whether reads are cached
+     * @param maxEntries       most entries held
+     * @param maxBytes         most bytes held (keys, values and bookkeeping, estimated)
+     * @param heartbeatMillis  how often the invalidation connection is checked with a PING; an
+     *                         entry is served only while a PING sent at most
+     *                         {@code heartbeat + read_timeout} ago has been answered
+     */
+    public record ClientCache(boolean enabled, int maxEntries, long maxBytes, int heartbeatMillis) {
+        public static final ClientCache OFF = new ClientCache(false, 0, 0, 0);
+    }
 
     /** A sentinel or cluster node. */
     public record Node(String host, int port) {
@@ -73,10 +89,15 @@ public record RedisSettings(
     public static final String SENTINEL_PASSWORD = "sentinel_password";
     public static final String NODES = "nodes";
     public static final String MAX_REDIRECTIONS = "max_redirections";
+    public static final String CLIENT_CACHE = "client_cache";
+    public static final String CLIENT_CACHE_MAX_ENTRIES = "client_cache_max_entries";
+    public static final String CLIENT_CACHE_MAX_BYTES = "client_cache_max_bytes";
+    public static final String CLIENT_CACHE_HEARTBEAT = "client_cache_heartbeat";
 
     public static final Set<String> KNOWN = Set.of(HOST, PORT, SOCKET, USERNAME, PASSWORD, DATABASE, SSL, SSL_VERIFY,
             SERVER_NAME, PREFIX, SUFFIX, CONNECT_TIMEOUT, READ_TIMEOUT, KEEPALIVE_TIMEOUT, POOL_SIZE, POOL_WAIT,
-            SENTINELS, MASTER, SENTINEL_USERNAME, SENTINEL_PASSWORD, NODES, MAX_REDIRECTIONS);
+            SENTINELS, MASTER, SENTINEL_USERNAME, SENTINEL_PASSWORD, NODES, MAX_REDIRECTIONS, CLIENT_CACHE,
+            CLIENT_CACHE_MAX_ENTRIES, CLIENT_CACHE_MAX_BYTES, CLIENT_CACHE_HEARTBEAT);
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 6379;
@@ -87,6 +108,9 @@ public record RedisSettings(
     public static final int DEFAULT_POOL_SIZE = 64;
     public static final int DEFAULT_POOL_WAIT = 1000;
     public static final int DEFAULT_MAX_REDIRECTIONS = 5;
+    public static final int DEFAULT_CLIENT_CACHE_MAX_ENTRIES = 10_000;
+    public static final long DEFAULT_CLIENT_CACHE_MAX_BYTES = 16L << 20;
+    public static final int DEFAULT_CLIENT_CACHE_HEARTBEAT = 500;
     private static final int MAX_MILLIS = 600_000;
 
     public RedisSettings {
@@ -173,7 +197,36 @@ public record RedisSettings(
         }
         return new RedisSettings(mode, host, port, socket, username, password, database, ssl, sslVerify, serverName,
                 prefix, suffix, connectTimeout, readTimeout, keepalive, poolSize, poolWait, sentinels, master,
-                sentinelUsername, sentinelPassword, nodes, maxRedirections);
+                sentinelUsername, sentinelPassword, nodes, maxRedirections, parseClientCache(c, poolSize));
+    }
+
+    /**
+     * On by default; the invalidation connection counts against {@code pool_size}, so with
+     * {@code pool_size} 1 the default is off and an explicit {@code true} is an error.
+     */
+    private static ClientCache parseClientCache(StorageConfig c, int poolSize) {
+        boolean enabled = c.getBoolean(CLIENT_CACHE, poolSize > 1);
+        int maxEntries = c.getInt(CLIENT_CACHE_MAX_ENTRIES, DEFAULT_CLIENT_CACHE_MAX_ENTRIES, 1, 10_000_000);
+        long maxBytes = c.getLong(CLIENT_CACHE_MAX_BYTES, DEFAULT_CLIENT_CACHE_MAX_BYTES, 64L << 10, 64L << 30);
+        int heartbeat = c.getInt(CLIENT_CACHE_HEARTBEAT, DEFAULT_CLIENT_CACHE_HEARTBEAT, 50, 60_000);
+        if (!enabled) {
+            for (String key : List.of(CLIENT_CACHE_MAX_ENTRIES, CLIENT_CACHE_MAX_BYTES, CLIENT_CACHE_HEARTBEAT)) {
+                if (c.has(key)) {
+                    throw new StorageConfigException(c.field(key), "only used with \"client_cache\": true");
+                }
+            }
+            return ClientCache.OFF;
+        }
+        if (poolSize < 2) {
+            throw new StorageConfigException(c.field(CLIENT_CACHE),
+                    "needs a pool_size of at least 2 (its invalidation connection counts against pool_size)");
+        }
+        return new ClientCache(true, maxEntries, maxBytes, heartbeat);
+    }
+
+    /** Connections per node for commands: {@code pool_size}, less the client cache's invalidation connection. */
+    public int dataPoolSize() {
+        return clientCache.enabled() ? poolSize - 1 : poolSize;
     }
 
     /** Where this storage connects, for logs (no credentials). */

@@ -12,14 +12,17 @@ import io.github.apisixsession.storage.contract.SessionStorageContract;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.util.JedisClusterCRC16;
 
@@ -27,7 +30,7 @@ import redis.clients.jedis.util.JedisClusterCRC16;
 class RedisClusterContractTest extends SessionStorageContract {
 
     private static RedisTopologies.Cluster cluster;
-    private SessionStorage storage;
+    private RedisSessionStorage storage;
 
     @BeforeAll
     static void startCluster() throws Exception {
@@ -42,13 +45,15 @@ class RedisClusterContractTest extends SessionStorageContract {
         }
     }
 
+    /** With the client cache on (the default) and tracking every master before each test. */
     @BeforeEach
-    void open() {
+    void open() throws Exception {
         StorageConfig config = StorageConfig.of("redis", Map.of("nodes", cluster.nodesConfig(), "prefix", "cl",
-                "connect_timeout", 3000, "read_timeout", 3000));
+                "connect_timeout", 3000, "read_timeout", 3000, "client_cache_heartbeat", 100));
         RedisSessionStorageProvider provider = new RedisSessionStorageProvider();
         provider.validate(config);
-        storage = provider.create(config, StorageContext.system());
+        storage = (RedisSessionStorage) provider.create(config, StorageContext.system());
+        CacheProbe.awaitTracking(storage);
     }
 
     @AfterEach
@@ -86,6 +91,70 @@ class RedisClusterContractTest extends SessionStorageContract {
             long stale = raw.pttl("cl:" + key("session:0"));
             assertTrue(stale > 0 && stale <= 30_000, "renewed key shortened on its node: " + stale);
             assertArrayEquals("v5".getBytes(StandardCharsets.UTF_8), raw.get(("cl:" + key("session:5")).getBytes(StandardCharsets.UTF_8)));
+        }
+    }
+
+    /** One key per master, by the slot ranges the node reports. */
+    private List<String> keyOnEveryMaster() {
+        Map<Integer, String> byPort = new TreeMap<>();
+        try (Jedis node = new Jedis("127.0.0.1", cluster.nodes.get(0).port())) {
+            List<Object> ranges = node.clusterSlots();
+            for (int i = 0; byPort.size() < cluster.nodes.size() && i < 10_000; i++) {
+                String k = key("session:" + i);
+                int slot = JedisClusterCRC16.getSlot("cl:" + k);
+                for (Object r : ranges) {
+                    List<?> range = (List<?>) r;
+                    if ((Long) range.get(0) <= slot && slot <= (Long) range.get(1)) {
+                        byPort.putIfAbsent(((Long) ((List<?>) range.get(2)).get(1)).intValue(), k);
+                    }
+                }
+            }
+        }
+        assertEquals(cluster.nodes.size(), byPort.size(), "a key on every master: " + byPort);
+        return List.copyOf(byPort.values());
+    }
+
+    @Test
+    void everyMasterIsTrackedAndItsInvalidationsAreSeen() throws Exception {
+        Set<HostAndPort> masters = new HashSet<>();
+        for (RedisProcess n : cluster.nodes) {
+            masters.add(new HostAndPort("127.0.0.1", n.port()));
+        }
+        assertEquals(masters, new HashSet<>(storage.invalidationFeed().trackedNodes()));
+        List<String> keys = keyOnEveryMaster();
+        for (String k : keys) {
+            storage.set(k, "v1".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
+            CacheProbe.cache(storage, k);
+        }
+        try (JedisCluster raw = new JedisCluster(new HostAndPort("127.0.0.1", cluster.nodes.get(0).port()))) {
+            for (String k : keys) {
+                raw.set("cl:" + k, "v2"); // another runner
+            }
+        }
+        for (String k : keys) {
+            CacheProbe.eventually(() -> storage.get(k), "v2"::equals, "the change on " + k + "'s master is seen");
+        }
+    }
+
+    @Test
+    void losingOneMastersConnectionDropsEverything() throws Exception {
+        List<String> keys = keyOnEveryMaster();
+        for (String k : keys) {
+            storage.set(k, "v1".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
+            CacheProbe.cache(storage, k);
+        }
+        long resets = storage.clientCacheStatistics().resets();
+        try (Jedis node = new Jedis("127.0.0.1", cluster.nodes.get(2).port())) {
+            assertEquals(1, CacheProbe.killTrackingConnections(node));
+        }
+        long deadline = System.nanoTime() + CacheProbe.DEADLINE_MILLIS * 1_000_000L;
+        while (storage.clientCacheStatistics().resets() == resets && System.nanoTime() < deadline) {
+            RedisProcess.sleep(5);
+        }
+        assertTrue(storage.clientCacheStatistics().resets() > resets, "the whole cache is dropped");
+        CacheProbe.awaitTracking(storage);
+        for (String k : keys) {
+            CacheProbe.cache(storage, k);
         }
     }
 }

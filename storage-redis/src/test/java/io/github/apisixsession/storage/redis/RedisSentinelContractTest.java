@@ -3,6 +3,7 @@ package io.github.apisixsession.storage.redis;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageConfig;
@@ -21,6 +22,8 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import redis.clients.jedis.HostAndPort;
+import redis.clients.jedis.Jedis;
 
 /**
  * The contract through Redis Sentinel (one master, one replica, one sentinel), and a failover:
@@ -45,12 +48,15 @@ class RedisSentinelContractTest extends SessionStorageContract {
         }
     }
 
+    /** With the client cache on (the default) and tracking the master before each test. */
     @BeforeEach
-    void open() {
+    void open() throws Exception {
         StorageConfig config = StorageConfig.of("redis", Map.of(
                 "sentinels", List.of(Map.of("host", "127.0.0.1", "port", topology.sentinel.port())),
-                "master", "sessions", "prefix", "sn", "connect_timeout", 3000, "read_timeout", 3000));
+                "master", "sessions", "prefix", "sn", "connect_timeout", 3000, "read_timeout", 3000,
+                "client_cache_heartbeat", 100));
         storage = (RedisSessionStorage) new RedisSessionStorageProvider().create(config, StorageContext.system());
+        CacheProbe.awaitTracking(storage);
     }
 
     @AfterEach
@@ -65,19 +71,39 @@ class RedisSentinelContractTest extends SessionStorageContract {
         return storage;
     }
 
-    /** Last: it swaps the master and replica roles. */
+    /**
+     * A failover drops the cache and tracking moves to the new master: a write made there by
+     * another runner is seen, and reads are served locally again afterwards. Swaps the roles.
+     */
     @Test
-    @Order(Integer.MAX_VALUE)
-    void sessionsSurviveAFailover() throws Exception {
-        byte[] v = "before".getBytes(StandardCharsets.UTF_8);
-        storage.set(key("session:a"), v, Duration.ofHours(1));
-        try (redis.clients.jedis.Jedis master = new redis.clients.jedis.Jedis("127.0.0.1", topology.master.port())) {
-            assertEquals(1, master.waitReplicas(1, 5000), "replicated before the failover");
-        }
+    @Order(Integer.MAX_VALUE - 1)
+    void aFailoverDropsTheCacheAndTrackingFollowsTheNewMaster() throws Exception {
+        String k = key("session:cached");
+        storage.set(k, "v1".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
+        CacheProbe.cache(storage, k);
+        long resets = storage.clientCacheStatistics().resets();
         String before = masterPort();
-        topology.sentinel.cli("SENTINEL", "FAILOVER", "sessions");
+        assertEquals(List.of(HostAndPort.from("127.0.0.1:" + before)), storage.invalidationFeed().trackedNodes());
 
-        long deadline = System.nanoTime() + 30_000_000_000L;
+        failOver(before);
+        int newMaster = Integer.parseInt(masterPort());
+        try (Jedis master = new Jedis("127.0.0.1", newMaster)) {
+            master.set("sn:" + k, "v2"); // another runner, already on the new master
+        }
+        CacheProbe.eventually(() -> storage.get(k), "v2"::equals, "the new master's value");
+        assertTrue(storage.clientCacheStatistics().resets() > resets, storage.clientCacheStatistics().toString());
+        CacheProbe.awaitTracking(storage);
+        assertEquals(List.of(HostAndPort.from("127.0.0.1:" + newMaster)), storage.invalidationFeed().trackedNodes());
+        CacheProbe.cache(storage, k);
+    }
+
+    /**
+     * Asks the sentinel to fail over and waits until the storage can write to the new master and
+     * the old master has caught up as its replica (so the next failover has one to promote).
+     */
+    private void failOver(String before) throws Exception {
+        topology.sentinel.cli("SENTINEL", "FAILOVER", "sessions");
+        long deadline = System.nanoTime() + 60_000_000_000L;
         while (masterPort().equals(before) && System.nanoTime() < deadline) {
             RedisProcess.sleep(100);
         }
@@ -85,19 +111,40 @@ class RedisSentinelContractTest extends SessionStorageContract {
         StorageException last = null;
         while (System.nanoTime() < deadline) {
             try {
-                storage.set(key("session:b"), "after".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
-                last = null;
-                break;
+                storage.set(key("session:probe"), "after".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
+                awaitReplica(deadline);
+                return;
             } catch (StorageException e) {
                 last = e; // READONLY from the demoted master until the client follows the switch
                 RedisProcess.sleep(100);
             }
         }
-        if (last != null) {
-            throw last;
+        throw last;
+    }
+
+    /** Last: it swaps the master and replica roles. */
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void sessionsSurviveAFailover() throws Exception {
+        byte[] v = "before".getBytes(StandardCharsets.UTF_8);
+        storage.set(key("session:a"), v, Duration.ofHours(1));
+        String before = masterPort();
+        // the replica may still be syncing after the previous test's failover
+        try (Jedis master = new Jedis("127.0.0.1", Integer.parseInt(before), 20_000)) {
+            assertEquals(1, master.waitReplicas(1, 15_000), "replicated before the failover");
         }
+        failOver(before);
         assertArrayEquals(v, storage.get(key("session:a")).orElseThrow(), "a session written before the failover");
-        assertArrayEquals("after".getBytes(StandardCharsets.UTF_8), storage.get(key("session:b")).orElseThrow());
+        assertArrayEquals("after".getBytes(StandardCharsets.UTF_8), storage.get(key("session:probe")).orElseThrow());
+    }
+
+    private static void awaitReplica(long deadline) throws Exception {
+        try (Jedis master = new Jedis("127.0.0.1", Integer.parseInt(masterPort()))) {
+            while (!(master.info("replication").contains("slave0:") && master.info("replication").contains("state=online"))) {
+                assertTrue(System.nanoTime() < deadline, "the old master became a replica: " + master.info("replication"));
+                RedisProcess.sleep(100);
+            }
+        }
     }
 
     private static String masterPort() throws Exception {

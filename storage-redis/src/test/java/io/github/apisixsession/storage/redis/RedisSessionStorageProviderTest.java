@@ -138,6 +138,32 @@ class RedisSessionStorageProviderTest {
     }
 
     @Test
+    void theClientCacheIsOnByDefaultAndItsOptionsAreChecked() {
+        RedisSettings.ClientCache defaults = RedisSettings.parse(redis(), null).clientCache();
+        assertEquals(new RedisSettings.ClientCache(true, 10_000, 16L << 20, 500), defaults);
+        assertEquals(63, RedisSettings.parse(redis(), null).dataPoolSize(), "the invalidation connection counts");
+        RedisSettings.ClientCache set = RedisSettings.parse(redis("client_cache_max_entries", 50,
+                "client_cache_max_bytes", 1 << 20, "client_cache_heartbeat", 250), null).clientCache();
+        assertEquals(new RedisSettings.ClientCache(true, 50, 1 << 20, 250), set);
+        RedisSettings off = RedisSettings.parse(redis("client_cache", false), null);
+        assertFalse(off.clientCache().enabled());
+        assertEquals(64, off.dataPoolSize());
+        assertFalse(RedisSettings.parse(redis("pool_size", 1), null).clientCache().enabled(), "no room in a pool of 1");
+
+        assertRejected("redis.client_cache", "boolean", redis("client_cache", "yes"));
+        assertRejected("redis.client_cache", "pool_size of at least 2", redis("client_cache", true, "pool_size", 1));
+        assertRejected("redis.client_cache_max_entries", "between 1 and", redis("client_cache_max_entries", 0));
+        assertRejected("redis.client_cache_max_entries", "integer", redis("client_cache_max_entries", 1.5));
+        assertRejected("redis.client_cache_max_bytes", "between 65536 and", redis("client_cache_max_bytes", 1024));
+        assertRejected("redis.client_cache_heartbeat", "between 50 and 60000", redis("client_cache_heartbeat", 10));
+        assertRejected("redis.client_cache_heartbeat", "only used with \"client_cache\": true",
+                redis("client_cache", false, "client_cache_heartbeat", 100));
+        assertRejected("redis.client_cache_max_entries", "only used with",
+                redis("client_cache", false, "client_cache_max_entries", 100));
+        assertRejected("redis.client_cache_ttl", "allowed", redis("client_cache_ttl", 5));
+    }
+
+    @Test
     void passwordsComeFromTheEnvironmentAndNeverShowInMessages() {
         StorageConfig config = redis("password", "$env://REDIS_PW", "sentinels", List.of(Map.of("host", "127.0.0.1",
                 "port", 1)), "master", "m", "sentinel_password", "$env://SENTINEL_PW", "connect_timeout", 100);
@@ -194,6 +220,9 @@ class RedisSessionStorageProviderTest {
             try (SessionStorage s = provider.create(config, StorageContext.system())) {
                 s.set("session:k", "v".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(30));
                 assertArrayEquals("v".getBytes(StandardCharsets.UTF_8), s.get("session:k").orElseThrow());
+                // the client cache's invalidation connection goes through the socket too
+                CacheProbe.awaitTracking((RedisSessionStorage) s);
+                CacheProbe.cache((RedisSessionStorage) s, "session:k");
             }
             assertTrue(redis.cli("-n", "5", "GET", "u:session:k").contains("v"), "written to database 5");
         } finally {

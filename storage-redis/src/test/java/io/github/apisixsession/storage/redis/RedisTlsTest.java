@@ -70,6 +70,9 @@ class RedisTlsTest {
         try (SessionStorage s = storage("ssl_verify", false, "server_name", "redis.test")) {
             s.set("session:k", "v".getBytes(StandardCharsets.UTF_8), Duration.ofSeconds(30));
             assertArrayEquals("v".getBytes(StandardCharsets.UTF_8), s.get("session:k").orElseThrow());
+            // the client cache's invalidation connection is TLS too
+            CacheProbe.awaitTracking((RedisSessionStorage) s);
+            CacheProbe.cache((RedisSessionStorage) s, "session:k");
         }
     }
 
