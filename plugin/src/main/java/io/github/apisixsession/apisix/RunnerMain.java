@@ -33,8 +33,9 @@ public final class RunnerMain {
     static final int EXIT_FAILURE = 1;
 
     private static final String USAGE = String.join(System.lineSeparator(),
-            "usage: java -jar apisix-session-runner.jar [run | migrate ... | sessions ...]",
+            "usage: java -jar apisix-session-runner.jar [run | migrate ... | sessions ... | --version]",
             "  run       serve APISIX's ext-plugin protocol (the default)",
+            "  --version print the version, git commit and build time",
             "  migrate   apply the PostgreSQL storage's schema migrations and exit (migrate --help)",
             "  sessions  list or revoke every session of a subject (sessions --help)",
             "environment:",
@@ -96,6 +97,9 @@ public final class RunnerMain {
                 case "help", "-h", "--help":
                     out.println(USAGE);
                     return 0;
+                case "version", "--version", "-V":
+                    out.println(BuildInfo.current().versionText());
+                    return 0;
                 case "migrate":
                     return external(MIGRATE_COMMAND, java.util.Arrays.copyOfRange(args, 1, args.length), env, out, err);
                 case "sessions":
@@ -114,6 +118,7 @@ public final class RunnerMain {
             return EXIT_USAGE;
         }
         Logger log = LoggerFactory.getLogger(RunnerMain.class);
+        log.info("{}", BuildInfo.current().summary());
         List<Path> extraJars = extensionJars(env);
         if (!extraJars.isEmpty()) {
             // ServiceLoader looks through the context class loader: storages and plugins in lib/

@@ -9,7 +9,9 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import redis.clients.jedis.Jedis;
@@ -22,23 +24,38 @@ import redis.clients.jedis.Jedis;
 final class TestRedisServer implements AutoCloseable {
     private final Path dir;
     final int port;
+    private final boolean unixSocket;
     private Process process;
 
-    private TestRedisServer(Path dir, int port) {
+    private TestRedisServer(Path dir, int port, boolean unixSocket) {
         this.dir = dir;
         this.port = port;
+        this.unixSocket = unixSocket;
     }
 
     /** Starts one; without redis-server installed the test fails under CI=true and is aborted elsewhere. */
     static TestRedisServer start(String name) throws Exception {
+        return start(name, false);
+    }
+
+    /** Starts one that also listens on the unix socket {@link #unixSocket()}. */
+    static TestRedisServer startWithUnixSocket(String name) throws Exception {
+        return start(name, true);
+    }
+
+    private static TestRedisServer start(String name, boolean unixSocket) throws Exception {
         requireInstalled();
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
-        TestRedisServer server = new TestRedisServer(Files.createTempDirectory(name + "-"), port);
+        TestRedisServer server = new TestRedisServer(Files.createTempDirectory(name + "-"), port, unixSocket);
         server.start();
         return server;
+    }
+
+    Path unixSocket() {
+        return dir.resolve("redis.sock");
     }
 
     private static void requireInstalled() {
@@ -61,9 +78,13 @@ final class TestRedisServer implements AutoCloseable {
 
     /** (Re)starts the server on the same port and files; returns once it answers PING. */
     void start() throws Exception {
-        process = new ProcessBuilder("redis-server", "--port", Integer.toString(port), "--bind", "127.0.0.1",
-                "--dir", dir.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-                "--logfile", dir.resolve("redis.log").toString())
+        List<String> cmd = new ArrayList<>(List.of("redis-server", "--port", Integer.toString(port), "--bind",
+                "127.0.0.1", "--dir", dir.toString(), "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+                "--logfile", dir.resolve("redis.log").toString()));
+        if (unixSocket) {
+            cmd.addAll(List.of("--unixsocket", unixSocket().toString(), "--unixsocketperm", "700"));
+        }
+        process = new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("stdout.log").toFile())).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
