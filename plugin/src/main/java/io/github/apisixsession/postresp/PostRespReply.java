@@ -1,0 +1,168 @@
+package io.github.apisixsession.postresp;
+
+import io.github.apisixsession.core.GatewayException;
+import io.github.apisixsession.core.HttpHeader;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Completes an HTTPRespCall reply so that APISIX sends exactly one response and never calls the
+ * upstream again, on every HTTP version.
+ *
+ * <p>What {@code ext-plugin-post-resp.lua} does with a reply (APISIX 3.x, {@code before_proxy}):
+ * with a body ({@code BodyLength() > 0}) it answers {@code core.response.exit(code, body)}; without
+ * one it prints the upstream body chunk by chunk with {@code ngx.print} + {@code ngx.flush(true)}
+ * and returns nothing. If no response header has gone out by then, the access phase ends normally
+ * and nginx proxies the request to the upstream a second time, appending that response's headers
+ * ({@code X-Session-Subject} included). That happens when nothing is printed (HEAD, 1xx/204/304,
+ * an empty chunked body: lua-resty-http's body reader yields no chunk), and under HTTP/1.0 whenever
+ * no Content-Length is set ({@code lua_http10_buffering}: the output is held back, the flush fails
+ * with "buffering"). So the reply always carries the upstream body ({@link Carry#BODY}), or says
+ * its exact length ({@link Carry#LENGTH}: nginx sends the head at once; APISIX prints the body it
+ * kept when the runner asked for it), and answers an empty body in a way that sends the head.
+ */
+public final class PostRespReply {
+
+    /** How a non-empty upstream body reaches the client. */
+    public enum Carry {
+        /** The reply carries the body (our host). */
+        BODY,
+        /** The reply carries {@code Content-Length} and APISIX prints the body it read (runner 0.4.0). */
+        LENGTH
+    }
+
+    /**
+     * An A6 frame carries at most 2^24 − 1 bytes; the margin covers an ExtraInfo answer's and a
+     * reply's flatbuffer tables.
+     */
+    static final int MAX_BODY_IN_A_FRAME = (1 << 24) - 1 - 1024;
+
+    /** The body of a reply that must carry one when the upstream's is empty (nginx drops it for HEAD, 204, 304). */
+    public static final byte[] PLACEHOLDER = {'\n'};
+
+    /** What nginx sends when nothing sets a Content-Type (APISIX's {@code default_type} and charset). */
+    static final HttpHeader DEFAULT_CONTENT_TYPE = new HttpHeader("Content-Type", "text/plain; charset=utf-8");
+
+    private static final byte[] UNAVAILABLE = "{\"message\":\"upstream response body unavailable\"}"
+            .getBytes(StandardCharsets.UTF_8);
+
+    /** A reply: status (0 keeps the upstream's), the full header list, the body (empty: none). */
+    public record Reply(int status, List<HttpHeader> headers, byte[] body) {
+        public Reply {
+            headers = List.copyOf(headers);
+        }
+    }
+
+    /** The request method, asked only when the upstream body is empty. */
+    @FunctionalInterface
+    public interface MethodSource {
+        String method() throws GatewayException;
+    }
+
+    private PostRespReply() {
+    }
+
+    /**
+     * Whether to ask APISIX for the upstream body: not when its Content-Length says it cannot come
+     * through a frame (APISIX would fail the call, 503).
+     */
+    public static boolean fetchBody(List<HttpHeader> upstream) {
+        long length = contentLength(upstream);
+        return length < 0 || length <= MAX_BODY_IN_A_FRAME;
+    }
+
+    /** The reply when the body was not fetched ({@link #fetchBody} false): its length stated, APISIX prints it. */
+    public static Reply unfetched(int status, List<HttpHeader> headers, List<HttpHeader> upstream) {
+        return new Reply(status, withLength(nonEmpty(headers), contentLength(upstream)), new byte[0]);
+    }
+
+    /** The reply when APISIX could not read the upstream body (it answered the ExtraInfo without a result). */
+    public static Reply unavailable() {
+        return new Reply(502, List.of(new HttpHeader("Content-Type", "application/json")), UNAVAILABLE);
+    }
+
+    /**
+     * The complete reply.
+     *
+     * @param headers  the reply's headers, {@linkplain FramingHeaders#strip stripped} of framing ones
+     * @param upstream the upstream's headers as APISIX sent them
+     * @param body     the upstream body as APISIX read it ({@code ExtraInfo RespBody}), never null
+     */
+    public static Reply complete(int status, List<HttpHeader> headers, int upstreamStatus, List<HttpHeader> upstream,
+                                 byte[] body, Carry carry, MethodSource method) throws GatewayException {
+        List<HttpHeader> h = nonEmpty(headers);
+        if (body.length > 0) {
+            boolean fits = body.length <= MAX_BODY_IN_A_FRAME - headerBytes(h);
+            return carry == Carry.BODY && fits ? new Reply(status, h, body)
+                    : new Reply(status, withLength(h, body.length), new byte[0]);
+        }
+        if (printsNothing(upstreamStatus, upstream) || "HEAD".equalsIgnoreCase(method.method())) {
+            // nothing to print, so nothing would go out: a body makes APISIX answer (nginx drops it
+            // for HEAD, 204 and 304; an empty chunked body of another status becomes this one byte)
+            return new Reply(status, h, PLACEHOLDER);
+        }
+        // APISIX prints one empty chunk; with the length set, nginx sends the head at once
+        return new Reply(status, withLength(h, 0), new byte[0]);
+    }
+
+    /**
+     * Whether lua-resty-http's body reader yields no chunk at all for this answer, whatever the
+     * method: no body by status, an empty chunked body, or a Content-Length with no bytes read (the
+     * answer to a HEAD).
+     */
+    static boolean printsNothing(int status, List<HttpHeader> upstream) {
+        if (status < 200 || status == 204 || status == 304 || contentLength(upstream) > 0) {
+            return true;
+        }
+        for (HttpHeader h : upstream) {
+            if (h.is("Transfer-Encoding") && h.value() != null
+                    && h.value().toLowerCase(Locale.ROOT).contains("chunked")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A reply without headers makes APISIX copy the upstream's, hop-by-hop ones included. */
+    private static List<HttpHeader> nonEmpty(List<HttpHeader> headers) {
+        return headers.isEmpty() ? List.of(DEFAULT_CONTENT_TYPE) : headers;
+    }
+
+    private static List<HttpHeader> withLength(List<HttpHeader> headers, long length) {
+        List<HttpHeader> out = new ArrayList<>(headers.size() + 1);
+        out.addAll(headers);
+        out.add(new HttpHeader("Content-Length", Long.toString(length)));
+        return out;
+    }
+
+    /** The upstream's Content-Length; -1 when absent, repeated with different values or not a number. */
+    static long contentLength(List<HttpHeader> upstream) {
+        long found = -1;
+        for (HttpHeader h : upstream) {
+            if (!h.is("Content-Length")) {
+                continue;
+            }
+            long n;
+            try {
+                n = h.value() == null ? -1 : Long.parseLong(h.value().trim());
+            } catch (NumberFormatException e) {
+                return -1;
+            }
+            if (n < 0 || found >= 0 && n != found) {
+                return -1;
+            }
+            found = n;
+        }
+        return found;
+    }
+
+    private static int headerBytes(List<HttpHeader> headers) {
+        int n = 0;
+        for (HttpHeader h : headers) {
+            n += 16 + 4 * (h.name().length() + (h.value() == null ? 0 : h.value().length()));
+        }
+        return n;
+    }
+}
