@@ -25,12 +25,27 @@ import java.util.Locale;
  */
 public final class PostRespReply {
 
-    /** How a non-empty upstream body reaches the client. */
+    /** How a non-empty upstream body reaches the client, and the body a reply carries when it must have one. */
     public enum Carry {
-        /** The reply carries the body (our host). */
-        BODY,
-        /** The reply carries {@code Content-Length} and APISIX prints the body it read (runner 0.4.0). */
-        LENGTH
+        /** Our host: the reply carries the body; the placeholder is a newline. */
+        BODY((byte) '\n'),
+        /**
+         * Runner 0.4.0, which garbles bodies that are not UTF-8 text and drops bodies of whitespace
+         * only: the reply carries {@code Content-Length} and APISIX prints the body it read for the
+         * runner; the placeholder is a dot.
+         */
+        LENGTH((byte) '.');
+
+        private final byte placeholder;
+
+        Carry(byte placeholder) {
+            this.placeholder = placeholder;
+        }
+
+        /** The body of a reply that must carry one when the upstream's is empty (nginx drops it for HEAD, 204, 304). */
+        public byte[] placeholder() {
+            return new byte[] {placeholder};
+        }
     }
 
     /**
@@ -38,9 +53,6 @@ public final class PostRespReply {
      * reply's flatbuffer tables.
      */
     static final int MAX_BODY_IN_A_FRAME = (1 << 24) - 1 - 1024;
-
-    /** The body of a reply that must carry one when the upstream's is empty (nginx drops it for HEAD, 204, 304). */
-    public static final byte[] PLACEHOLDER = {'\n'};
 
     /** What nginx sends when nothing sets a Content-Type (APISIX's {@code default_type} and charset). */
     static final HttpHeader DEFAULT_CONTENT_TYPE = new HttpHeader("Content-Type", "text/plain; charset=utf-8");
@@ -101,7 +113,7 @@ public final class PostRespReply {
         if (printsNothing(upstreamStatus, upstream) || "HEAD".equalsIgnoreCase(method.method())) {
             // nothing to print, so nothing would go out: a body makes APISIX answer (nginx drops it
             // for HEAD, 204 and 304; an empty chunked body of another status becomes this one byte)
-            return new Reply(status, h, PLACEHOLDER);
+            return new Reply(status, h, carry.placeholder());
         }
         // APISIX prints one empty chunk; with the length set, nginx sends the head at once
         return new Reply(status, withLength(h, 0), new byte[0]);

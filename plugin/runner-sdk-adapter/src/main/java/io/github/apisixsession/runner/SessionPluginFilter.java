@@ -13,6 +13,8 @@ import io.github.apisixsession.core.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.SessionStorages;
+import io.github.apisixsession.postresp.FramingHeaders;
+import io.github.apisixsession.postresp.PostRespReply;
 import io.github.apisixsession.storage.SessionStorageProvider;
 import io.github.apisixsession.storage.StorageContext;
 import java.nio.charset.StandardCharsets;
@@ -64,10 +66,10 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
 
     public static final String NAME = "session";
     static final String REQUEST_ID = "request_id";
+    /** Asked in every response phase: only an empty upstream body needs it, and this runner cannot ask later. */
+    static final String REQUEST_METHOD = "request_method";
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionPluginFilter.class);
-    private static final Set<String> HOP_BY_HOP = Set.of(
-            "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade");
     private static final byte[] BAD_CONFIG = "{\"message\":\"session: invalid route config\"}"
             .getBytes(StandardCharsets.UTF_8);
 
@@ -78,7 +80,7 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
     private final AtomicBoolean warnedUncaptured = new AtomicBoolean();
     /** Variables the routes prepared so far need, per phase (the runner cannot fetch on demand). */
     private final Set<String> requestVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID, RunnerRequestView.COOKIE_VAR));
-    private final Set<String> responseVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID));
+    private final Set<String> responseVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID, REQUEST_METHOD));
 
     /** A config text made ready, or why it cannot be used. */
     private record Prepared(SessionRoute route, ConfigException error) {
@@ -160,9 +162,14 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
         return false;
     }
 
+    /**
+     * The upstream body, in the response phase: a post-resp reply must state its length (see
+     * {@link PostRespReply}). The runner asks for it in every call of a chain holding this filter,
+     * request phase included, unless the capture tells the phase; without it, never.
+     */
     @Override
     public Boolean requiredRespBody() {
-        return false;
+        return RunnerPhase.current() == RunnerPhase.RESPONSE;
     }
 
     /** PrepareConf: parse now, so a bad config is logged when APISIX sends it. */
@@ -247,13 +254,26 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
             decision = new ResponseDecision(0, upstream.headers());
         }
         List<HttpHeader> out = merge(upstream.headers(), decision.headers(), kept);
-        if (decision.status() != 0) {
-            response.setStatusCode(decision.status());
+        PostRespReply.Reply reply = new PostRespReply.Reply(decision.status(), out, new byte[0]);
+        if (request.getBody() != null) {
+            try {
+                reply = PostRespReply.complete(decision.status(), out, upstream.status(), upstream.headers(),
+                        RunnerVars.bytes(request.getBody()), PostRespReply.Carry.LENGTH,
+                        () -> RunnerVars.decode(request.getVars(REQUEST_METHOD)));
+            } catch (GatewayException e) {
+                throw new IllegalStateException("the method comes from the variables already fetched", e);
+            }
         }
-        int dropped = HeaderFields.write(out, response::setHeader);
+        if (reply.status() != 0) {
+            response.setStatusCode(reply.status());
+        }
+        int dropped = HeaderFields.write(reply.headers(), response::setHeader);
         if (dropped > 0) {
             LOG.warn("session: response {}: {} header field(s) of one name could not be sent", request.getRequestId(),
                     dropped);
+        }
+        if (reply.body().length > 0) {
+            response.setBody(new String(reply.body(), StandardCharsets.UTF_8));
         }
         chain.postFilter(request, response);
     }
@@ -262,7 +282,7 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
      * The reply's full header list: the engine's (the upstream's minus {@code X-Session-*}, plus a
      * login's cookies or cookies it kept itself), then the request half's headers, unless the
      * engine started a new session here (a login cookie the request half did not decide), which
-     * supersedes them. Hop-by-hop fields are left to nginx.
+     * supersedes them. Hop-by-hop fields and Content-Length are left to nginx ({@link FramingHeaders}).
      */
     static List<HttpHeader> merge(List<HttpHeader> upstream, List<HttpHeader> decided, List<HttpHeader> kept) {
         List<HttpHeader> added = new ArrayList<>();
@@ -276,10 +296,8 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
             replaced |= h.is("Set-Cookie") && !contains(kept, h);
         }
         List<HttpHeader> out = new ArrayList<>(decided.size() + kept.size());
-        for (HttpHeader h : decided) {
-            if (!HOP_BY_HOP.contains(h.name().toLowerCase(Locale.ROOT))) {
-                out.add(h.value() == null ? new HttpHeader(h.name(), "") : h);
-            }
+        for (HttpHeader h : FramingHeaders.strip(upstream, decided)) {
+            out.add(h.value() == null ? new HttpHeader(h.name(), "") : h);
         }
         if (!replaced) {
             for (HttpHeader h : kept) {
