@@ -67,6 +67,12 @@ public final class FramingCheck {
         }
         boolean headerOnly = "HEAD".equals(request.method()) || r.status() < 200 || r.status() == 204
                 || r.status() == 304;
+        if ((r.status() < 200 || r.status() == 204) && !lengths.isEmpty() && !"HTTP/1.0".equals(request.httpVersion())) {
+            out.add("Content-Length on a " + r.status() + " (RFC 9110 §8.6)");
+        }
+        if (headerOnly && r.body().length > 0) {
+            out.add("a body of " + r.body().length + " bytes after a head-only response");
+        }
         if (!headerOnly) {
             for (String v : lengths) {
                 if (!v.trim().equals(Integer.toString(r.body().length))) {

@@ -320,11 +320,13 @@ public final class GatewayState {
         if (chunks.isEmpty()) {
             return null;
         }
-        if ("HTTP/1.0".equals(httpVersion) && !pendingResponseHeaders.contains("content-length")) {
-            return null;
-        }
         java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
         chunks.forEach(body::writeBytes);
+        // ngx.print("") sends the head at once; only data is buffered (lua-nginx-module 0.10.23)
+        if ("HTTP/1.0".equals(httpVersion) && !pendingResponseHeaders.contains("content-length")
+                && body.size() > 0) {
+            return null;
+        }
         return luaOutput(status, body.toByteArray(), false);
     }
 

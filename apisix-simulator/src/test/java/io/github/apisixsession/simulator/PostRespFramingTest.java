@@ -140,6 +140,38 @@ class PostRespFramingTest {
     }
 
     @Test
+    void anEmptyPrintSendsTheHeadEvenToAnHttp10Client() {
+        echoMinusHopByHop();
+        route(UpstreamResponse.status(200).closeDelimited());
+        Exchange ex = apisix.send(ClientRequest.post("/login").http10());
+        assertEquals(1, ex.upstreamCalls(), "measured: ngx.print(\"\") is not buffered\n" + ex);
+        assertEquals(List.of("close"), ex.response().headerValues("Connection"));
+        assertEquals(List.of(), ex.framingDefects());
+    }
+
+    @Test
+    void http10OutputOfA204WithoutALengthIsSentAfterTheHead() {
+        List<Entry> noLength = List.of(Entry.of("X-A", "1"));
+        runner.respHandler = (req, conf, io) -> new RespCallReply(req.id(), 0, noLength, new byte[] {'\n'});
+        route(UpstreamResponse.status(204));
+        Exchange leaked = apisix.send(ClientRequest.post("/login").http10());
+        assertEquals(1, leaked.upstreamCalls());
+        assertEquals("\n", leaked.body(), "measured: the placeholder follows the head");
+        assertTrue(leaked.framingDefects().contains("a body of 1 bytes after a head-only response"),
+                leaked.framingDefects().toString());
+        assertEquals("", apisix.send(ClientRequest.post("/login")).body(), "HTTP/1.1: nginx drops it");
+
+        List<Entry> withLength = List.of(Entry.of("X-A", "1"), Entry.of("Content-Length", "0"));
+        runner.respHandler = (req, conf, io) -> new RespCallReply(req.id(), 0, withLength, new byte[] {'\n'});
+        Exchange clean = apisix.send(ClientRequest.post("/login").http10());
+        assertEquals("", clean.body());
+        assertEquals("0", clean.header("Content-Length"), "measured: a length a plugin set stays on a 204");
+        assertEquals(List.of(), clean.framingDefects());
+        Exchange http11 = apisix.send(ClientRequest.post("/login"));
+        assertEquals(List.of("Content-Length on a 204 (RFC 9110 §8.6)"), http11.framingDefects());
+    }
+
+    @Test
     void aReplyBodyIsAnsweredAsItIsOnEveryHttpVersion() {
         replyWithTheBody();
         route(login().chunked());
