@@ -163,16 +163,16 @@ final class RpcDispatcher {
         }
         try {
             return respCallReply(req.id(), PostRespReply.complete(status, headers, req.status(), req.headers(), body,
-                    PostRespReply.Carry.BODY, () -> requestMethod(link)));
+                    PostRespReply.Carry.BODY, name -> variable(link, name)));
         } catch (GatewayException e) {
             LOG.warn("HTTPRespCall {}: {}", req.id(), e.getMessage());
             return error(Code.SERVICE_UNAVAILABLE);
         }
     }
 
-    private static String requestMethod(GatewayLink link) throws GatewayException {
-        byte[] method = link.variable("request_method");
-        return method == null ? "" : new String(method, java.nio.charset.StandardCharsets.US_ASCII);
+    private static String variable(GatewayLink link, String name) throws GatewayException {
+        byte[] value = link.variable(name);
+        return value == null ? "" : new String(value, java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     private static A6Frame respCallReply(long id, PostRespReply.Reply reply) {

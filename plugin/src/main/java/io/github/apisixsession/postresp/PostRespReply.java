@@ -67,10 +67,13 @@ public final class PostRespReply {
         }
     }
 
-    /** The request method, asked only when the upstream body is empty. */
+    /**
+     * APISIX variables ({@code request_method}, {@code server_protocol}), asked only when the
+     * upstream body is empty; "" when APISIX has no value.
+     */
     @FunctionalInterface
-    public interface MethodSource {
-        String method() throws GatewayException;
+    public interface Variables {
+        String get(String name) throws GatewayException;
     }
 
     private PostRespReply() {
@@ -103,26 +106,54 @@ public final class PostRespReply {
      * @param body     the upstream body as APISIX read it ({@code ExtraInfo RespBody}), never null
      */
     public static Reply complete(int status, List<HttpHeader> headers, int upstreamStatus, List<HttpHeader> upstream,
-                                 byte[] body, Carry carry, MethodSource method) throws GatewayException {
+                                 byte[] body, Carry carry, Variables vars) throws GatewayException {
         List<HttpHeader> h = nonEmpty(headers);
         if (body.length > 0) {
             boolean fits = body.length <= MAX_BODY_IN_A_FRAME - headerBytes(h);
             return carry == Carry.BODY && fits ? new Reply(status, h, body)
                     : new Reply(status, withLength(h, body.length), new byte[0]);
         }
-        if (printsNothing(upstreamStatus, upstream) || "HEAD".equalsIgnoreCase(method.method())) {
-            // nothing to print, so nothing would go out: a body makes APISIX answer (nginx drops it
-            // for HEAD, 204 and 304; an empty chunked body of another status becomes this one byte)
-            return new Reply(status, h, carry.placeholder());
+        boolean nothing = printsNothing(upstreamStatus, upstream);
+        if (!nothing && !"HEAD".equalsIgnoreCase(vars.get("request_method"))) {
+            // APISIX prints one empty chunk; with the length set, nginx sends the head at once
+            return new Reply(status, withLength(h, 0), new byte[0]);
         }
-        // APISIX prints one empty chunk; with the length set, nginx sends the head at once
-        return new Reply(status, withLength(h, 0), new byte[0]);
+        // Nothing to print, so nothing would go out: a body makes APISIX answer. nginx drops it for
+        // HEAD, 204 and 304; an empty chunked body of another status becomes this one byte.
+        boolean head = !nothing || contentLength(upstream) > 0;
+        return new Reply(status, headOnlyLength(h, head, status == 0 ? upstreamStatus : status, upstream, vars),
+                carry.placeholder());
     }
 
     /**
-     * Whether lua-resty-http's body reader yields no chunk at all for this answer, whatever the
-     * method: no body by status, an empty chunked body, or a Content-Length with no bytes read (the
-     * answer to a HEAD).
+     * The length a head-only answer states. HEAD and 304: the upstream's, the length of the content a
+     * 200 would carry (RFC 9110 §8.6). A 1xx, 204 or 304 without one to an HTTP/1.0 client: 0, since
+     * ngx_lua buffers HTTP/1.0 output without a length and sends it after the head, placeholder
+     * included; nginx's header filter marks a 204 or 304 header-only too late (measured on APISIX
+     * 3.18, lua-nginx-module 0.10.23). Never one on a 1xx or 204 to a newer client (RFC 9110 §8.6).
+     */
+    private static List<HttpHeader> headOnlyLength(List<HttpHeader> headers, boolean head, int status,
+                                                   List<HttpHeader> upstream, Variables vars)
+            throws GatewayException {
+        boolean noContent = status < 200 || status == 204 || status == 304;
+        long length = contentLength(upstream);
+        if (length >= 0 && (head || status == 304) && status >= 200 && status != 204) {
+            return withLength(headers, length);
+        }
+        if (noContent && http10(vars.get("server_protocol"))) {
+            return withLength(headers, 0);
+        }
+        return headers;
+    }
+
+    /** nginx's {@code r->http_version < NGX_HTTP_VERSION_11}. */
+    private static boolean http10(String serverProtocol) {
+        return "HTTP/1.0".equals(serverProtocol) || "HTTP/0.9".equals(serverProtocol);
+    }
+
+    /**
+     * Whether lua-resty-http's body reader yields no chunk at all, whatever the method: no body by
+     * status, an empty chunked body, or a Content-Length with no bytes read (the answer to a HEAD).
      */
     static boolean printsNothing(int status, List<HttpHeader> upstream) {
         if (status < 200 || status == 204 || status == 304 || contentLength(upstream) > 0) {

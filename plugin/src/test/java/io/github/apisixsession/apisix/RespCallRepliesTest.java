@@ -63,9 +63,15 @@ class RespCallRepliesTest {
 
     private TestGateway.Exchange call(String plugin, String conf, int status, List<HttpHeader> upstream,
                                       byte[] body, String method) throws IOException {
+        return call(plugin, conf, status, upstream, body, method, "HTTP/1.1");
+    }
+
+    private TestGateway.Exchange call(String plugin, String conf, int status, List<HttpHeader> upstream,
+                                      byte[] body, String method, String protocol) throws IOException {
         try (TestGateway gw = TestGateway.connect(dir.resolve("a6.sock"))) {
             long token = gw.prepareConf("k", plugin, conf);
-            return gw.respCall(token, 9, status, upstream, Map.of("request_method", method, "request_id", "r"), body);
+            return gw.respCall(token, 9, status, upstream,
+                    Map.of("request_method", method, "request_id", "r", "server_protocol", protocol), body);
         }
     }
 
@@ -133,19 +139,27 @@ class RespCallRepliesTest {
         List<HttpHeader> chunked = List.of(new HttpHeader("Transfer-Encoding", "chunked"));
         List<HttpHeader> length = List.of(new HttpHeader("Content-Length", "0"));
         List<HttpHeader> headLength = List.of(new HttpHeader("Content-Length", "42"));
+        // status, upstream headers, method, protocol, what it is, the Content-Length the reply states
         Object[][] cases = {
-            {200, chunked, "GET", "an empty chunked body"},
-            {204, length, "POST", "204"},
-            {304, List.of(), "GET", "304"},
-            {200, length, "HEAD", "HEAD"},
-            {200, List.of(), "HEAD", "HEAD, no length"},
-            {200, headLength, "GET", "a length but nothing read: the answer to a HEAD"},
+            {200, chunked, "GET", "HTTP/1.1", "an empty chunked body", null},
+            {200, chunked, "GET", "HTTP/1.0", "an empty chunked body, HTTP/1.0: nginx counts the byte", null},
+            {204, length, "POST", "HTTP/1.1", "204: never a length (RFC 9110 §8.6)", null},
+            {204, length, "POST", "HTTP/1.0", "204, HTTP/1.0: else ngx_lua sends the byte after the head", "0"},
+            {304, List.of(), "GET", "HTTP/1.1", "304 without a length", null},
+            {304, List.of(), "GET", "HTTP/1.0", "304 without a length, HTTP/1.0", "0"},
+            {304, headLength, "GET", "HTTP/1.0", "304 with the length a 200 would have", "42"},
+            {200, length, "HEAD", "HEAD", "HEAD", "0"},
+            {200, List.of(), "HEAD", "HTTP/1.0", "HEAD, no length", null},
+            {200, headLength, "GET", "HTTP/1.1", "a length but nothing read: the answer to a HEAD", "42"},
         };
         for (Object[] c : cases) {
             @SuppressWarnings("unchecked")
-            TestGateway.Exchange ex = call("noop", "", (int) c[0], (List<HttpHeader>) c[1], new byte[0], (String) c[2]);
-            assertEquals("\n", new String(body(ex), StandardCharsets.UTF_8), (String) c[3]);
-            assertTrue(headers(ex).stream().noneMatch(h -> h.is("Content-Length")), c[3] + ": " + headers(ex));
+            TestGateway.Exchange ex = call("noop", "", (int) c[0], (List<HttpHeader>) c[1], new byte[0], (String) c[2],
+                    (String) c[3]);
+            assertEquals("\n", new String(body(ex), StandardCharsets.UTF_8), (String) c[4]);
+            List<String> lengths = headers(ex).stream().filter(h -> h.is("Content-Length")).map(HttpHeader::value)
+                    .toList();
+            assertEquals(c[5] == null ? List.of() : List.of(c[5]), lengths, c[4] + ": " + headers(ex));
         }
     }
 

@@ -38,7 +38,7 @@ class PostRespFramingIT {
     private static final List<String> VERSIONS = List.of("HTTP/1.1", "HTTP/1.0");
     private static final List<String> FRAMINGS = List.of("length", "chunked", "close");
     /** /…/{kind}/{framing}: the answers of a login service. */
-    private static final List<String> KINDS = List.of("ok", "fail", "empty", "nocontent", "head");
+    private static final List<String> KINDS = List.of("ok", "fail", "empty", "nocontent", "notmodified", "head");
 
     private RunnerProcess runner;
     private SimulatedApisix apisix;
@@ -51,6 +51,7 @@ class PostRespFramingIT {
             case "fail" -> UpstreamResponse.status(401).header("Content-Type", "application/json").body(BAD_CREDENTIALS);
             case "empty" -> UpstreamResponse.status(200).header("X-Session-Subject", "alice");
             case "nocontent" -> UpstreamResponse.status(204).header("X-Session-Subject", "alice");
+            case "notmodified" -> UpstreamResponse.status(304).header("ETag", "\"v1\"").header("X-Session-Subject", "alice");
             default -> UpstreamResponse.json(WELCOME).header("X-Session-Subject", "alice")
                     .header("X-Session-Groups", "admin").header("Set-Cookie", "app_pref=dark; Path=/");
         };
@@ -86,7 +87,11 @@ class PostRespFramingIT {
 
     private Exchange send(String route, String kind, String framing, String version) {
         String uri = "/" + route + "/" + kind + "/" + framing;
-        ClientRequest r = kind.equals("head") ? ClientRequest.head(uri) : ClientRequest.post(uri).form("user=alice");
+        ClientRequest r = switch (kind) {
+            case "head" -> ClientRequest.head(uri);
+            case "notmodified" -> ClientRequest.get(uri).header("If-None-Match", "\"v1\"");
+            default -> ClientRequest.post(uri).form("user=alice");
+        };
         return apisix.send(r.httpVersion(version));
     }
 
@@ -114,6 +119,7 @@ class PostRespFramingIT {
         int status = switch (kind) {
             case "fail" -> 401;
             case "nocontent" -> 204;
+            case "notmodified" -> 304;
             default -> 200;
         };
         if (ex.status() != status) {

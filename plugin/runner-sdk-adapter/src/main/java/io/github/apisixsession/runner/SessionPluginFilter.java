@@ -66,8 +66,11 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
 
     public static final String NAME = "session";
     static final String REQUEST_ID = "request_id";
-    /** Asked in every response phase: only an empty upstream body needs it, and this runner cannot ask later. */
-    static final String REQUEST_METHOD = "request_method";
+    /**
+     * Asked in every response phase: only an empty upstream body needs them (PostRespReply), and
+     * this runner cannot ask later.
+     */
+    static final List<String> EMPTY_BODY_VARS = List.of("request_method", "server_protocol");
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionPluginFilter.class);
     private static final byte[] BAD_CONFIG = "{\"message\":\"session: invalid route config\"}"
@@ -80,7 +83,7 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
     private final AtomicBoolean warnedUncaptured = new AtomicBoolean();
     /** Variables the routes prepared so far need, per phase (the runner cannot fetch on demand). */
     private final Set<String> requestVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID, RunnerRequestView.COOKIE_VAR));
-    private final Set<String> responseVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID, REQUEST_METHOD));
+    private final Set<String> responseVars = new CopyOnWriteArraySet<>(responseVars());
 
     /** A config text made ready, or why it cannot be used. */
     private record Prepared(SessionRoute route, ConfigException error) {
@@ -99,6 +102,12 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
                 Base64.getEncoder().encodeToString(random));
         this.routes = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
         this.deferred = new DeferredHeaders(clock, Duration.ofSeconds(120), 100_000);
+    }
+
+    private static List<String> responseVars() {
+        List<String> vars = new ArrayList<>(EMPTY_BODY_VARS);
+        vars.add(0, REQUEST_ID);
+        return vars;
     }
 
     static SessionStorages discover(StorageContext context) {
@@ -259,9 +268,9 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
             try {
                 reply = PostRespReply.complete(decision.status(), out, upstream.status(), upstream.headers(),
                         RunnerVars.bytes(request.getBody()), PostRespReply.Carry.LENGTH,
-                        () -> RunnerVars.decode(request.getVars(REQUEST_METHOD)));
+                        name -> RunnerVars.decode(request.getVars(name)));
             } catch (GatewayException e) {
-                throw new IllegalStateException("the method comes from the variables already fetched", e);
+                throw new IllegalStateException("the variables were fetched already", e);
             }
         }
         if (reply.status() != 0) {

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.TestInstance;
 abstract class PostRespFramingSuite {
     private static final String WELCOME = "{\"welcome\":\"alice\"}";
     private static final String BAD_CREDENTIALS = "{\"error\":\"bad credentials\"}";
-    private static final List<String> KINDS = List.of("ok", "fail", "empty", "nocontent", "head");
+    private static final List<String> KINDS = List.of("ok", "fail", "empty", "nocontent", "notmodified", "head");
 
     private final Host host;
     private RunnerProcess runner;
@@ -66,6 +66,7 @@ abstract class PostRespFramingSuite {
             case "fail" -> UpstreamResponse.status(401).header("Content-Type", "application/json").body(BAD_CREDENTIALS);
             case "empty" -> UpstreamResponse.status(200).header("X-Session-Subject", "alice");
             case "nocontent" -> UpstreamResponse.status(204).header("X-Session-Subject", "alice");
+            case "notmodified" -> UpstreamResponse.status(304).header("ETag", "\"v1\"").header("X-Session-Subject", "alice");
             default -> UpstreamResponse.json(WELCOME).header("X-Session-Subject", "alice");
         };
         r.header("Connection", "keep-alive, X-Hop").header("Keep-Alive", "timeout=5").header("X-Hop", "1")
@@ -118,8 +119,11 @@ abstract class PostRespFramingSuite {
                 for (String framing : List.of("length", "chunked", "close")) {
                     for (String version : List.of("HTTP/1.1", "HTTP/1.0")) {
                         String uri = "/" + route + "/" + kind + "/" + framing;
-                        ClientRequest request = kind.equals("head") ? ClientRequest.head(uri)
-                                : ClientRequest.post(uri).form("user=alice");
+                        ClientRequest request = switch (kind) {
+                            case "head" -> ClientRequest.head(uri);
+                            case "notmodified" -> ClientRequest.get(uri).header("If-None-Match", "\"v1\"");
+                            default -> ClientRequest.post(uri).form("user=alice");
+                        };
                         if (route.equals("app")) {
                             request.apikey("open_sesame");
                         }
