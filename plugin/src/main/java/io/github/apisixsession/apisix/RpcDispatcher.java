@@ -158,12 +158,13 @@ final class RpcDispatcher {
         // upstream header (repeated ones and Content-Type included); status 0 keeps the upstream's.
         int status = last == null ? 0 : last.status();
         List<HttpHeader> headers = FramingHeaders.strip(req.headers(), last == null ? req.headers() : last.headers());
-        if (!fetch) {
-            return respCallReply(req.id(), PostRespReply.unfetched(status, headers, req.headers()));
-        }
         try {
-            return respCallReply(req.id(), PostRespReply.complete(status, headers, req.status(), req.headers(), body,
-                    PostRespReply.Carry.BODY, name -> variable(link, name)));
+            PostRespReply.Variables vars = name -> variable(link, name);
+            return respCallReply(req.id(), fetch
+                    ? PostRespReply.complete(status, headers, req.status(), req.headers(), body,
+                            PostRespReply.Carry.BODY, vars)
+                    : PostRespReply.unfetched(status, headers, req.status(), req.headers(),
+                            PostRespReply.Carry.BODY, vars));
         } catch (GatewayException e) {
             LOG.warn("HTTPRespCall {}: {}", req.id(), e.getMessage());
             return error(Code.SERVICE_UNAVAILABLE);

@@ -80,17 +80,35 @@ public final class PostRespReply {
     }
 
     /**
-     * Whether to ask APISIX for the upstream body: not when its Content-Length says it cannot come
-     * through a frame (APISIX would fail the call, 503).
+     * Whether our host asks APISIX for the upstream body: not when its Content-Length says it cannot
+     * come through a frame (APISIX would fail the call, 503).
      */
     public static boolean fetchBody(List<HttpHeader> upstream) {
         long length = contentLength(upstream);
         return length < 0 || length <= MAX_BODY_IN_A_FRAME;
     }
 
-    /** The reply when the body was not fetched ({@link #fetchBody} false): its length stated, APISIX prints it. */
-    public static Reply unfetched(int status, List<HttpHeader> headers, List<HttpHeader> upstream) {
-        return new Reply(status, withLength(nonEmpty(headers), contentLength(upstream)), new byte[0]);
+    /**
+     * Whether the body is needed at all when the reply may state a length instead
+     * ({@link Carry#LENGTH}): only when the upstream gave none (chunked, close-delimited).
+     */
+    public static boolean lengthUnknown(List<HttpHeader> upstream) {
+        return contentLength(upstream) < 0;
+    }
+
+    /**
+     * The reply when the body was not fetched and the upstream's Content-Length is known: that
+     * length stated, APISIX prints the body as it reads it; head-only answers as in {@link #complete}.
+     */
+    public static Reply unfetched(int status, List<HttpHeader> headers, int upstreamStatus, List<HttpHeader> upstream,
+                                  Carry carry, Variables vars) throws GatewayException {
+        long length = contentLength(upstream);
+        boolean noContent = upstreamStatus < 200 || upstreamStatus == 204 || upstreamStatus == 304;
+        if (length > 0 && !noContent && !"HEAD".equalsIgnoreCase(vars.get("request_method"))) {
+            return new Reply(status, withLength(nonEmpty(headers), length), new byte[0]);
+        }
+        // nothing will be read: the same as an empty body
+        return complete(status, headers, upstreamStatus, upstream, new byte[0], carry, vars);
     }
 
     /** The reply when APISIX could not read the upstream body (it answered the ExtraInfo without a result). */

@@ -172,13 +172,16 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
     }
 
     /**
-     * The upstream body, in the response phase: a post-resp reply must state its length (see
-     * {@link PostRespReply}). The runner asks for it in every call of a chain holding this filter,
-     * request phase included, unless the capture tells the phase; without it, never.
+     * The upstream body, in the response phase, when the upstream gave no Content-Length: a
+     * post-resp reply must state the body's length (see {@link PostRespReply}). The runner would ask
+     * for it in every call of a chain holding this filter, request phase included; the capture tells
+     * the phase and the upstream's headers. Without the capture, never.
      */
     @Override
     public Boolean requiredRespBody() {
-        return RunnerPhase.current() == RunnerPhase.RESPONSE;
+        UpstreamCapture.Captured upstream = UpstreamCapture.starting();
+        return RunnerPhase.current() == RunnerPhase.RESPONSE
+                && (upstream == null || PostRespReply.lengthUnknown(upstream.headers()));
     }
 
     /** PrepareConf: parse now, so a bad config is logged when APISIX sends it. */
@@ -264,14 +267,17 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
         }
         List<HttpHeader> out = merge(upstream.headers(), decision.headers(), kept);
         PostRespReply.Reply reply = new PostRespReply.Reply(decision.status(), out, new byte[0]);
-        if (request.getBody() != null) {
-            try {
+        PostRespReply.Variables vars = name -> RunnerVars.decode(request.getVars(name));
+        try {
+            if (request.getBody() != null) {
                 reply = PostRespReply.complete(decision.status(), out, upstream.status(), upstream.headers(),
-                        RunnerVars.bytes(request.getBody()), PostRespReply.Carry.LENGTH,
-                        name -> RunnerVars.decode(request.getVars(name)));
-            } catch (GatewayException e) {
-                throw new IllegalStateException("the variables were fetched already", e);
+                        RunnerVars.bytes(request.getBody()), PostRespReply.Carry.LENGTH, vars);
+            } else if (!PostRespReply.lengthUnknown(upstream.headers())) {
+                reply = PostRespReply.unfetched(decision.status(), out, upstream.status(), upstream.headers(),
+                        PostRespReply.Carry.LENGTH, vars);
             }
+        } catch (GatewayException e) {
+            throw new IllegalStateException("the variables were fetched already", e);
         }
         if (reply.status() != 0) {
             response.setStatusCode(reply.status());

@@ -2,6 +2,7 @@ package io.github.apisixsession.runner.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -153,6 +154,18 @@ abstract class PostRespFramingSuite {
             }
         }
         assertEquals(List.of(), failures, "[" + host + "]\n" + String.join("\n", failures));
+    }
+
+    @Test
+    void theBodyIsFetchedOnlyWhenTheReplyCannotStateTheUpstreamsLength() {
+        Exchange length = apisix.send(ClientRequest.post("/login/ok/length").form("user=alice"));
+        Exchange chunked = apisix.send(ClientRequest.post("/login/ok/chunked").form("user=alice"));
+        assertEquals(host == Host.OURS ? 1 : 0, length.transcriptCount("ExtraInfo RespBody"), length.transcriptText());
+        assertEquals(1, chunked.transcriptCount("ExtraInfo RespBody"), chunked.transcriptText());
+        Exchange app = apisix.send(ClientRequest.get("/app/ok/chunked").apikey("open_sesame"));
+        assertTrue(app.transcript().stream()
+                .noneMatch(l -> l.contains("ExtraInfo RespBody") && !l.startsWith("[post-resp]")),
+                "never in the request phase\n" + app.transcriptText());
     }
 
     @Test
