@@ -302,11 +302,15 @@ public final class GatewayState {
         return sendResponse(status, up);
     }
 
-    /** Post-resp error with allow_degradation: the fetched upstream response as post-resp sends it. */
-    public ClientResponse postRespPassThrough(UpstreamResponse up) {
-        pendingResponseHeaders.remove("set-cookie");
-        copyUpstreamHeaders(up);
-        return sendResponse(up.status(), up);
+    /**
+     * A post-resp call that failed (no reply, an error frame, the runner down): {@code communicate}
+     * returns 503 (nothing with {@code allow_degradation}) and no body, so {@code before_proxy}
+     * prints the upstream body under that status (the upstream's own with degradation), with none
+     * of the upstream's headers: they are applied only from a reply. Null when nothing went out:
+     * APISIX then proxies the request again.
+     */
+    public ClientResponse postRespFailed(UpstreamResponse up, boolean degraded) {
+        return sendResponse(degraded ? up.status() : 503, up);
     }
 
     /**

@@ -322,9 +322,13 @@ public final class SimulatedApisix implements AutoCloseable {
     private ClientResponse failed(Ctx ctx, String phase, ExtPluginConf conf, String err, UpstreamResponse up) {
         if (conf.allowDegradation()) {
             ctx.log(tag(phase) + " error: " + err + " → Plugin Runner is wrong, allow degradation");
-            return up == null ? null : ctx.state.postRespPassThrough(up);
+            return up == null ? null : ctx.state.postRespFailed(up, true);
         }
         ctx.log(tag(phase) + " error: " + err + " → 503");
+        if (up != null) {
+            // before_proxy gets code 503 without a body: it prints the upstream body under it
+            return ctx.state.postRespFailed(up, false);
+        }
         return ctx.state.exit(503, bytes("<html><head><title>503 Service Temporarily Unavailable</title></head></html>\n"));
     }
 

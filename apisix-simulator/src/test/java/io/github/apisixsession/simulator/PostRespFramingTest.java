@@ -172,6 +172,20 @@ class PostRespFramingTest {
     }
 
     @Test
+    void aFailedPostRespCallPrintsTheUpstreamBodyUnder503AndHttp10CallsAgain() {
+        runner.respHandler = (req, conf, io) -> new A6.ErrorReply(A6.ERR_SERVICE_UNAVAILABLE);
+        route(login().chunked());
+        Exchange http11 = apisix.send(ClientRequest.post("/login"));
+        assertEquals(503, http11.status(), "measured: communicate returns 503 without a body");
+        assertEquals("{\"welcome\":\"alice\"}", http11.body());
+        assertNull(http11.header("X-Session-Subject"), "no upstream header is applied without a reply");
+        assertEquals(1, http11.upstreamCalls());
+        Exchange http10 = apisix.send(ClientRequest.post("/login").http10());
+        assertEquals(2, http10.upstreamCalls(), "measured on the lab gateway");
+        assertEquals("alice", http10.header("X-Session-Subject"));
+    }
+
+    @Test
     void aReplyBodyIsAnsweredAsItIsOnEveryHttpVersion() {
         replyWithTheBody();
         route(login().chunked());

@@ -150,7 +150,11 @@ final class RpcDispatcher {
                     last = decision;
                 }
             } catch (Exception | StackOverflowError e) {
-                return pluginFailed("HTTPRespCall", req.id(), step, e);
+                A6Frame failed = pluginFailed("HTTPRespCall", req.id(), step, e);
+                // an error frame makes APISIX print the upstream body under a 503 and, for an
+                // HTTP/1.0 client, call the upstream again: answer with a body instead
+                return e instanceof GatewayException ? failed
+                        : respCallReply(req.id(), PostRespReply.pluginFailed());
             }
         }
         // No opinion: a reply with no header makes APISIX copy the upstream's headers minus

@@ -59,6 +59,7 @@ public final class PostRespReply {
 
     private static final byte[] UNAVAILABLE = "{\"message\":\"upstream response body unavailable\"}"
             .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] PLUGIN_FAILED = "{\"message\":\"plugin failed\"}".getBytes(StandardCharsets.UTF_8);
 
     /** A reply: status (0 keeps the upstream's), the full header list, the body (empty: none). */
     public record Reply(int status, List<HttpHeader> headers, byte[] body) {
@@ -114,6 +115,14 @@ public final class PostRespReply {
     /** The reply when APISIX could not read the upstream body (it answered the ExtraInfo without a result). */
     public static Reply unavailable() {
         return new Reply(502, List.of(new HttpHeader("Content-Type", "application/json")), UNAVAILABLE);
+    }
+
+    /**
+     * The reply when a plugin failed. Not an error frame: APISIX would print the upstream body
+     * under its 503 and, for an HTTP/1.0 client, call the upstream again.
+     */
+    public static Reply pluginFailed() {
+        return new Reply(503, List.of(new HttpHeader("Content-Type", "application/json")), PLUGIN_FAILED);
     }
 
     /**

@@ -367,7 +367,8 @@ class ExtPluginServerTest {
         try (TestGateway gw = TestGateway.connect(socket())) {
             long token = gw.prepareConf("k", "boom", "");
             assertEquals(Code.SERVICE_UNAVAILABLE, gw.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).errorCode());
-            assertEquals(Code.SERVICE_UNAVAILABLE, gw.respCall(token, 3, 200, List.of(), Map.of()).errorCode());
+            // post-resp: a 503 reply with a body, not an error frame (RespCallRepliesTest)
+            assertEquals(503, gw.respCall(token, 3, 200, List.of(), Map.of()).respResp().status());
             long ok = gw.prepareConf("k2", "noop", "");
             assertEquals(Action.NONE, gw.reqCall(ok, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
         }

@@ -51,9 +51,13 @@ class RespCallRepliesTest {
         return new ResponseDecision(Integer.parseInt(config), out);
     });
 
+    private final TestPlugin boom = TestPlugin.onResponse("boom", (config, r) -> {
+        throw new IllegalStateException("kaputt");
+    });
+
     @BeforeEach
     void start() throws IOException {
-        server = ExtPluginServer.start(HostSettings.of(dir.resolve("a6.sock")), List.of(new NoopPlugin(), decide));
+        server = ExtPluginServer.start(HostSettings.of(dir.resolve("a6.sock")), List.of(new NoopPlugin(), decide, boom));
     }
 
     @AfterEach
@@ -171,6 +175,14 @@ class RespCallRepliesTest {
         assertEquals("{\"message\":\"upstream response body unavailable\"}",
                 new String(body(ex), StandardCharsets.UTF_8));
         assertEquals(List.of("(response body)"), ex.varsAsked(), "the plugin did not run");
+    }
+
+    @Test
+    void aFailedPluginIsA503WithABodyNotAnErrorFrame() throws Exception {
+        TestGateway.Exchange ex = call("boom", "", 200, HOP_BY_HOP_UPSTREAM, bytes("{\"welcome\":1}"), "POST");
+        assertEquals(503, ex.respResp().status());
+        assertEquals(List.of(new HttpHeader("Content-Type", "application/json")), headers(ex));
+        assertEquals("{\"message\":\"plugin failed\"}", new String(body(ex), StandardCharsets.UTF_8));
     }
 
     @Test

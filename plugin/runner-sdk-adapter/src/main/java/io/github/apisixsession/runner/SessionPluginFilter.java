@@ -264,6 +264,12 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
         } catch (GatewayException e) {
             LOG.warn("session: response {}: {}", request.getRequestId(), e.getMessage());
             decision = new ResponseDecision(0, upstream.headers());
+        } catch (RuntimeException e) {
+            // the runner would answer an error frame, and APISIX print the upstream body under a
+            // 503 and call the upstream again for an HTTP/1.0 client
+            LOG.error("session: response {}: {}: {}", request.getRequestId(), e.getClass().getName(), e.getMessage());
+            send(response, PostRespReply.pluginFailed(), request);
+            return;
         }
         List<HttpHeader> out = merge(upstream.headers(), decision.headers(), kept);
         PostRespReply.Reply reply = new PostRespReply.Reply(decision.status(), out, new byte[0]);
@@ -279,6 +285,11 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
         } catch (GatewayException e) {
             throw new IllegalStateException("the variables were fetched already", e);
         }
+        send(response, reply, request);
+        chain.postFilter(request, response);
+    }
+
+    private static void send(PostResponse response, PostRespReply.Reply reply, PostRequest request) {
         if (reply.status() != 0) {
             response.setStatusCode(reply.status());
         }
@@ -290,7 +301,6 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
         if (reply.body().length > 0) {
             response.setBody(new String(reply.body(), StandardCharsets.UTF_8));
         }
-        chain.postFilter(request, response);
     }
 
     /**
