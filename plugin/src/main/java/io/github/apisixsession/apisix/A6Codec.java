@@ -3,8 +3,6 @@ package io.github.apisixsession.apisix;
 import com.google.flatbuffers.FlatBufferBuilder;
 import io.github.api7.A6.Err.Resp;
 import io.github.api7.A6.ExtraInfo.Info;
-import io.github.api7.A6.ExtraInfo.ReqBody;
-import io.github.api7.A6.ExtraInfo.RespBody;
 import io.github.api7.A6.ExtraInfo.Var;
 import io.github.api7.A6.HTTPReqCall.Action;
 import io.github.api7.A6.HTTPReqCall.Rewrite;
@@ -234,18 +232,19 @@ final class A6Codec {
     }
 
     static byte[] extraInfoReqBody() {
-        FlatBufferBuilder b = new FlatBufferBuilder(32);
-        ReqBody.startReqBody(b);
-        int body = ReqBody.endReqBody(b);
-        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, Info.ReqBody, body));
-        return b.sizedByteArray();
+        return extraInfoWithoutFields(Info.ReqBody);
     }
 
     static byte[] extraInfoRespBody() {
+        return extraInfoWithoutFields(Info.RespBody);
+    }
+
+    /** {@code ReqBody} and {@code RespBody} are tables without fields: the type says it all. */
+    private static byte[] extraInfoWithoutFields(byte infoType) {
         FlatBufferBuilder b = new FlatBufferBuilder(32);
-        RespBody.startRespBody(b);
-        int body = RespBody.endRespBody(b);
-        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, Info.RespBody, body));
+        b.startTable(0);
+        int info = b.endTable();
+        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, infoType, info));
         return b.sizedByteArray();
     }
 

@@ -10,11 +10,10 @@ import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Entry;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.ExtPluginConf;
+import io.github.apisixsession.simulator.FramingUpstream;
 import io.github.apisixsession.simulator.Route;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
-import io.github.apisixsession.simulator.UpstreamRequest;
-import io.github.apisixsession.simulator.UpstreamResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -33,8 +32,8 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PostRespFramingIT {
-    private static final String WELCOME = "{\"welcome\":\"alice\"}";
-    private static final String BAD_CREDENTIALS = "{\"error\":\"bad credentials\"}";
+    private static final String WELCOME = FramingUpstream.WELCOME;
+    private static final String BAD_CREDENTIALS = FramingUpstream.BAD_CREDENTIALS;
     private static final List<String> VERSIONS = List.of("HTTP/1.1", "HTTP/1.0");
     private static final List<String> FRAMINGS = List.of("length", "chunked", "close");
     /** /…/{kind}/{framing}: the answers of a login service. */
@@ -43,27 +42,6 @@ class PostRespFramingIT {
     private RunnerProcess runner;
     private SimulatedApisix apisix;
 
-    /** A login service behind a Node-like server: keep-alive headers, identity headers on success. */
-    private static UpstreamResponse loginService(UpstreamRequest req) {
-        String[] parts = req.path().split("/");
-        String kind = parts[parts.length - 2];
-        UpstreamResponse r = switch (kind) {
-            case "fail" -> UpstreamResponse.status(401).header("Content-Type", "application/json").body(BAD_CREDENTIALS);
-            case "empty" -> UpstreamResponse.status(200).header("X-Session-Subject", "alice");
-            case "nocontent" -> UpstreamResponse.status(204).header("X-Session-Subject", "alice");
-            case "notmodified" -> UpstreamResponse.status(304).header("ETag", "\"v1\"").header("X-Session-Subject", "alice");
-            default -> UpstreamResponse.json(WELCOME).header("X-Session-Subject", "alice")
-                    .header("X-Session-Groups", "admin").header("Set-Cookie", "app_pref=dark; Path=/");
-        };
-        r.header("Connection", "keep-alive, X-Hop").header("Keep-Alive", "timeout=5").header("X-Hop", "named by Connection")
-                .header("Proxy-Authenticate", "Basic").header("Trailer", "X-Checksum").header("Upgrade", "h2c");
-        switch (parts[parts.length - 1]) {
-            case "chunked" -> r.chunked();
-            case "close" -> r.closeDelimited();
-            default -> { }
-        }
-        return r;
-    }
 
     @BeforeAll
     void start() {
@@ -72,12 +50,12 @@ class PostRespFramingIT {
         String failures = E2e.conf("identity", "none", "failure_limit", 3);
         apisix = E2e.gateway(runner)
                 .route(Route.uri("/login/*").preReq(E2e.session(login)).postResp(E2e.session(login))
-                        .upstream(PostRespFramingIT::loginService))
+                        .upstream(FramingUpstream::answer))
                 .route(Route.uri("/api/*").preReq(E2e.session(login)))
                 .route(Route.uri("/counted/*").preReq(E2e.session(failures)).postResp(E2e.session(failures))
-                        .upstream(PostRespFramingIT::loginService))
+                        .upstream(FramingUpstream::answer))
                 .route(Route.uri("/noop/*").postResp(ExtPluginConf.of("noop", "{}"))
-                        .upstream(PostRespFramingIT::loginService));
+                        .upstream(FramingUpstream::answer));
     }
 
     @AfterAll

@@ -10,13 +10,12 @@ import io.github.apisixsession.simulator.ClientRequest;
 import io.github.apisixsession.simulator.Consumer;
 import io.github.apisixsession.simulator.Entry;
 import io.github.apisixsession.simulator.Exchange;
+import io.github.apisixsession.simulator.FramingUpstream;
 import io.github.apisixsession.simulator.KeyAuth;
 import io.github.apisixsession.simulator.Route;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
-import io.github.apisixsession.simulator.UpstreamRequest;
-import io.github.apisixsession.simulator.UpstreamResponse;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,8 +34,8 @@ import org.junit.jupiter.api.TestInstance;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class PostRespFramingSuite {
-    private static final String WELCOME = "{\"welcome\":\"alice\"}";
-    private static final String BAD_CREDENTIALS = "{\"error\":\"bad credentials\"}";
+    private static final String WELCOME = FramingUpstream.WELCOME;
+    private static final String BAD_CREDENTIALS = FramingUpstream.BAD_CREDENTIALS;
     private static final List<String> KINDS = List.of("ok", "fail", "empty", "nocontent", "notmodified", "head");
 
     private final Host host;
@@ -60,35 +59,16 @@ abstract class PostRespFramingSuite {
         }
     }
 
-    /** /…/{kind}/{framing}, with the hop-by-hop headers of a keep-alive upstream. */
-    private static UpstreamResponse service(UpstreamRequest req) {
-        String[] parts = req.path().split("/");
-        UpstreamResponse r = switch (parts[parts.length - 2]) {
-            case "fail" -> UpstreamResponse.status(401).header("Content-Type", "application/json").body(BAD_CREDENTIALS);
-            case "empty" -> UpstreamResponse.status(200).header("X-Session-Subject", "alice");
-            case "nocontent" -> UpstreamResponse.status(204).header("X-Session-Subject", "alice");
-            case "notmodified" -> UpstreamResponse.status(304).header("ETag", "\"v1\"").header("X-Session-Subject", "alice");
-            default -> UpstreamResponse.json(WELCOME).header("X-Session-Subject", "alice");
-        };
-        r.header("Connection", "keep-alive, X-Hop").header("Keep-Alive", "timeout=5").header("X-Hop", "1")
-                .header("Trailer", "X-Checksum").header("Proxy-Authenticate", "Basic");
-        switch (parts[parts.length - 1]) {
-            case "chunked" -> r.chunked();
-            case "close" -> r.closeDelimited();
-            default -> { }
-        }
-        return r;
-    }
 
     @BeforeAll
     void start() {
         runner = host.start();
         apisix = SimulatedApisix.in(runner).consumer(Consumer.of("fiona", "open_sesame"))
                 .consumer("anon", "anon-key-never-sent");
-        apisix.route(host.session(Route.uri("/login/*").upstream(PostRespFramingSuite::service), true,
+        apisix.route(host.session(Route.uri("/login/*").upstream(FramingUpstream::answer), true,
                 conf("identity", "upstream"), true));
         apisix.route(host.session(Route.uri("/app/*").keyAuth(KeyAuth.withAnonymous("anon"))
-                .upstream(PostRespFramingSuite::service), false,
+                .upstream(FramingUpstream::answer), false,
                 conf("identity", "apisix", "anonymous_consumer", "anon"), false));
     }
 
