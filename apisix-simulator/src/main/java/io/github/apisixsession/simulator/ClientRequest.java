@@ -11,6 +11,7 @@ public final class ClientRequest {
     private byte[] body;
     private String remoteAddr = "127.0.0.1";
     private String scheme = "http";
+    private String httpVersion = "HTTP/1.1";
 
     private ClientRequest(String method, String uri) {
         this.method = method.toUpperCase(Locale.ROOT);
@@ -33,6 +34,27 @@ public final class ClientRequest {
 
     public static ClientRequest delete(String uri) {
         return new ClientRequest("DELETE", uri);
+    }
+
+    public static ClientRequest head(String uri) {
+        return new ClientRequest("HEAD", uri);
+    }
+
+    /**
+     * The protocol of the request line: {@code HTTP/1.1} (default) or {@code HTTP/1.0}, which is
+     * what an nginx in front of APISIX sends by default ({@code proxy_http_version 1.0}).
+     */
+    public ClientRequest httpVersion(String version) {
+        if (!version.equals("HTTP/1.0") && !version.equals("HTTP/1.1")) {
+            throw new IllegalArgumentException("HTTP/1.0 or HTTP/1.1 expected: " + version);
+        }
+        this.httpVersion = version;
+        return this;
+    }
+
+    /** {@code httpVersion("HTTP/1.0")}. */
+    public ClientRequest http10() {
+        return httpVersion("HTTP/1.0");
     }
 
     /** Adds a header (repeat to send several). */
@@ -130,8 +152,13 @@ public final class ClientRequest {
         return scheme;
     }
 
+    /** {@code HTTP/1.1} or {@code HTTP/1.0} (nginx's {@code $server_protocol}). */
+    public String httpVersion() {
+        return httpVersion;
+    }
+
     @Override
     public String toString() {
-        return method + " " + uri;
+        return method + " " + uri + (httpVersion.equals("HTTP/1.1") ? "" : " " + httpVersion);
     }
 }

@@ -13,14 +13,16 @@ public final class Exchange {
     private final UpstreamRequest upstreamRequest;
     private final List<String> transcript;
     private final String requestId;
+    private final int upstreamCalls;
 
     Exchange(ClientRequest request, ClientResponse response, UpstreamRequest upstreamRequest,
-             List<String> transcript, String requestId) {
+             List<String> transcript, String requestId, int upstreamCalls) {
         this.request = request;
         this.response = response;
         this.upstreamRequest = upstreamRequest;
         this.transcript = List.copyOf(transcript);
         this.requestId = requestId;
+        this.upstreamCalls = upstreamCalls;
     }
 
     public ClientRequest request() {
@@ -52,7 +54,25 @@ public final class Exchange {
         return upstreamRequest != null;
     }
 
-    /** What the upstream received, or null when it was not called. */
+    /**
+     * How many times the gateway called the upstream for this request: 1 normally, 2 when a
+     * post-resp reply sent nothing and APISIX proxied the request again.
+     */
+    public int upstreamCalls() {
+        return upstreamCalls;
+    }
+
+    /** Framing defects of the response ({@link FramingCheck#defects}); empty when well-formed. */
+    public List<String> framingDefects() {
+        return FramingCheck.defects(request, response);
+    }
+
+    /** Extra copies of framing headers in the response ({@link FramingCheck#duplicatedFramingHeaders}). */
+    public int duplicatedFramingHeaders() {
+        return FramingCheck.duplicatedFramingHeaders(response);
+    }
+
+    /** What the upstream received (the last call), or null when it was not called. */
     public UpstreamRequest upstreamRequest() {
         return upstreamRequest;
     }

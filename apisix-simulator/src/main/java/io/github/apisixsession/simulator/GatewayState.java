@@ -29,8 +29,15 @@ import java.util.Set;
  * <li>Post-resp: Set-Cookie headers that earlier phases put into {@code resp_headers} are lost;
  * if the reply has any header only the reply's headers (set/add) are applied, else the upstream's
  * are copied except {@link #EXCLUDED_RESP_HEADERS} (so Content-Type is lost); status 0 keeps
- * the upstream's; a reply body replaces the upstream's.</li>
+ * the upstream's; a reply body is sent with {@code core.response.exit}. Without a reply body
+ * {@code ext-plugin-post-resp.lua} prints the upstream's body: when nothing is printed (no chunk) or
+ * the HTTP/1.0 output is buffered (no Content-Length set: {@code lua_http10_buffering}, the flush
+ * fails), no header has been sent when {@code before_proxy} returns, and APISIX proxies the request
+ * to the upstream a second time ({@link #applyPostResp} returns null, then {@link #proxiedAgain}).</li>
  * </ul>
+ *
+ * <p>Every response goes through {@link NginxOutput}: nginx's own framing headers first, then the
+ * headers set on the response.
  */
 public final class GatewayState {
     /** {@code exclude_resp_header} of init.lua. */
@@ -45,6 +52,7 @@ public final class GatewayState {
             "proxy-connection", "upgrade", "te", "trailer");
 
     private final String method;
+    private final String httpVersion;
     private final HttpHeaders requestHeaders;
     private List<Entry> args;
     private String upstreamPath;
@@ -53,7 +61,13 @@ public final class GatewayState {
     private final Map<String, String> vars = new HashMap<>();
 
     public GatewayState(String method, String path, List<Entry> args, HttpHeaders requestHeaders, byte[] body) {
+        this(method, "HTTP/1.1", path, args, requestHeaders, body);
+    }
+
+    public GatewayState(String method, String httpVersion, String path, List<Entry> args, HttpHeaders requestHeaders,
+                        byte[] body) {
         this.method = method;
+        this.httpVersion = httpVersion;
         this.upstreamPath = path;
         this.args = new ArrayList<>(args);
         this.requestHeaders = requestHeaders.copy();
@@ -61,7 +75,8 @@ public final class GatewayState {
     }
 
     public static GatewayState of(ClientRequest req) {
-        return new GatewayState(req.method(), req.path(), QueryArgs.parse(req.query()), req.headers(), req.body());
+        return new GatewayState(req.method(), req.httpVersion(), req.path(), QueryArgs.parse(req.query()),
+                req.headers(), req.body());
     }
 
     // ---------------- accessors ----------------
@@ -127,6 +142,7 @@ public final class GatewayState {
         switch (name) {
             case "uri": return upstreamPath;
             case "request_method": return method;
+            case "server_protocol": return httpVersion;
             case "args": {
                 String q = QueryArgs.encode(args);
                 return q.isEmpty() ? null : q;
@@ -216,30 +232,60 @@ public final class GatewayState {
         return exit(status, s.body());
     }
 
-    /** {@code core.response.exit(status, body)}: pending headers plus a default Content-Type. */
+    /**
+     * {@code core.response.exit(status, body)} (and any other Lua output of a whole body): pending
+     * headers plus a default Content-Type; HTTP/1.0 output is buffered, so its length is known.
+     */
     public ClientResponse exit(int status, byte[] body) {
+        return luaOutput(status, body == null ? new byte[0] : body, true);
+    }
+
+    private ClientResponse luaOutput(int status, byte[] body, boolean lengthFromBuffer) {
         HttpHeaders h = pendingResponseHeaders.copy();
         if (!h.contains("content-type")) {
             h.add("Content-Type", DEFAULT_CONTENT_TYPE);
         }
-        return new ClientResponse(status, h, body);
+        return NginxOutput.send(client(), status, h, body, lengthFromBuffer);
+    }
+
+    private NginxOutput.Client client() {
+        return NginxOutput.Client.of(method, httpVersion, requestHeaders);
     }
 
     /** A normal proxied response: upstream headers (hop-by-hop dropped) plus the pending ones. */
     public ClientResponse proxied(UpstreamResponse up) {
         HttpHeaders h = new HttpHeaders();
-        for (Entry e : up.headers()) {
-            if (!HOP_BY_HOP.contains(e.name().toLowerCase(Locale.ROOT))) {
-                h.add(e.name(), e.value());
-            }
-        }
+        addUpstreamHeaders(up, h);
         for (Entry e : pendingResponseHeaders) {
             h.add(e.name(), e.value());
         }
-        return new ClientResponse(up.status(), h, up.body());
+        return NginxOutput.send(client(), up.status(), h, up.body(), false);
     }
 
-    /** Applies an HTTPRespCall reply (ext-plugin-post-resp) to the upstream's response. */
+    /**
+     * The upstream's answer to the second call APISIX makes after a post-resp reply sent nothing:
+     * the headers already set on the response (the reply's) stay, the upstream's are appended
+     * (measured, apisix-real-gateway.md §10: {@code X-Session-Subject} reaches the client).
+     */
+    public ClientResponse proxiedAgain(UpstreamResponse up) {
+        HttpHeaders h = pendingResponseHeaders.copy();
+        addUpstreamHeaders(up, h);
+        return NginxOutput.send(client(), up.status(), h, up.body(), false);
+    }
+
+    /** What nginx's proxy module passes on: no hop-by-hop fields, Content-Length as a built-in one. */
+    private static void addUpstreamHeaders(UpstreamResponse up, HttpHeaders into) {
+        for (Entry e : up.wireHeaders()) {
+            if (!HOP_BY_HOP.contains(e.name().toLowerCase(Locale.ROOT))) {
+                into.add(e.name(), e.value());
+            }
+        }
+    }
+
+    /**
+     * Applies an HTTPRespCall reply (ext-plugin-post-resp) to the upstream's response. Null when
+     * {@code before_proxy} sent nothing: APISIX then proxies the request again ({@link #proxiedAgain}).
+     */
     public ClientResponse applyPostResp(UpstreamResponse up, RespCallReply reply) {
         // measured: cookies from pre-req/post-req resp_headers do not survive post-resp
         pendingResponseHeaders.remove("set-cookie");
@@ -248,29 +294,49 @@ public final class GatewayState {
         } else {
             copyUpstreamHeaders(up);
         }
-        byte[] body = reply.body().length > 0 ? reply.body() : up.body();
         int status = reply.status() == 0 ? up.status() : reply.status();
-        HttpHeaders h = pendingResponseHeaders.copy();
-        if (!h.contains("content-type")) {
-            h.add("Content-Type", DEFAULT_CONTENT_TYPE);
+        if (reply.body().length > 0) {
+            // BodyLength() > 0: before_proxy returns code, body and APISIX answers with exactly that
+            return exit(status, reply.body());
         }
-        return new ClientResponse(status, h, body);
+        return sendResponse(status, up);
     }
 
-    /** Post-resp error with allow_degradation: the fetched upstream response as post-resp sends it. */
-    public ClientResponse postRespPassThrough(UpstreamResponse up) {
-        pendingResponseHeaders.remove("set-cookie");
-        copyUpstreamHeaders(up);
-        HttpHeaders h = pendingResponseHeaders.copy();
-        if (!h.contains("content-type")) {
-            h.add("Content-Type", DEFAULT_CONTENT_TYPE);
+    /**
+     * A post-resp call that failed (no reply, an error frame, the runner down): {@code communicate}
+     * returns 503 (nothing with {@code allow_degradation}) and no body, so {@code before_proxy}
+     * prints the upstream body under that status (the upstream's own with degradation), with none
+     * of the upstream's headers: they are applied only from a reply. Null when nothing went out:
+     * APISIX then proxies the request again.
+     */
+    public ClientResponse postRespFailed(UpstreamResponse up, boolean degraded) {
+        return sendResponse(degraded ? up.status() : 503, up);
+    }
+
+    /**
+     * {@code send_response} of ext-plugin-post-resp.lua: {@code ngx.print} + {@code ngx.flush(true)}
+     * per chunk of the upstream body. Null when no header went out: nothing was printed, or the
+     * output of an HTTP/1.0 request without a Content-Length is buffered by ngx_lua (the flush fails
+     * with "buffering").
+     */
+    private ClientResponse sendResponse(int status, UpstreamResponse up) {
+        List<byte[]> chunks = up.bodyChunks(method);
+        if (chunks.isEmpty()) {
+            return null;
         }
-        return new ClientResponse(up.status(), h, up.body());
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        chunks.forEach(body::writeBytes);
+        // ngx.print("") sends the head at once; only data is buffered (lua-nginx-module 0.10.23)
+        if ("HTTP/1.0".equals(httpVersion) && !pendingResponseHeaders.contains("content-length")
+                && body.size() > 0) {
+            return null;
+        }
+        return luaOutput(status, body.toByteArray(), false);
     }
 
     private void copyUpstreamHeaders(UpstreamResponse up) {
         Map<String, List<Entry>> byName = new LinkedHashMap<>();
-        for (Entry e : up.headers()) {
+        for (Entry e : up.wireHeaders()) {
             byName.computeIfAbsent(e.name().toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(e);
         }
         byName.forEach((lname, list) -> {

@@ -154,7 +154,7 @@ public final class SimulatedApisix implements AutoCloseable {
         ClientResponse response = run(ctx);
         ctx.log("← " + response.status() + " " + response.headers()
                 + (response.body().length > 0 ? " body=" + A6.abbreviate(response.bodyAsString(), 120) : ""));
-        return new Exchange(request, response, ctx.upstreamRequest, ctx.lines, ctx.requestId);
+        return new Exchange(request, response, ctx.upstreamRequest, ctx.lines, ctx.requestId, ctx.upstreamCalls);
     }
 
     private ClientResponse run(Ctx ctx) {
@@ -194,22 +194,45 @@ public final class SimulatedApisix implements AutoCloseable {
             }
         }
         // upstream (fetched by ext-plugin-post-resp itself when configured)
+        UpstreamResponse up = callUpstream(ctx, route);
+        if (up == null) {
+            return ctx.state.exit(502, bytes("upstream error\n"));
+        }
+        ctx.upstreamResponse = up;
+        if (route.postResp() != null) {
+            ClientResponse sent = communicateResp(ctx, route.postResp(), up);
+            if (sent != null) {
+                return sent;
+            }
+            // before_proxy returned nothing and no header went out: the access phase ends and
+            // nginx proxies the request (ext-plugin-post-resp.lua, apisix-real-gateway.md §10)
+            ctx.log(tag(Route.POST_RESP) + " no response sent"
+                    + ("HTTP/1.0".equals(ctx.request.httpVersion()) ? " (flush response failed: buffering)" : "")
+                    + " → APISIX proxies the request to the upstream again");
+            UpstreamResponse again = callUpstream(ctx, route);
+            if (again == null) {
+                return ctx.state.exit(502, bytes("upstream error\n"));
+            }
+            return ctx.state.proxiedAgain(again);
+        }
+        return ctx.state.proxied(up);
+    }
+
+    /** One call of the route's upstream (counted); null when the upstream failed. */
+    private UpstreamResponse callUpstream(Ctx ctx, Route route) {
         UpstreamRequest upReq = ctx.state.upstreamRequest();
         ctx.upstreamRequest = upReq;
+        ctx.upstreamCalls++;
         UpstreamResponse up;
         try {
             up = route.upstream().handle(upReq);
         } catch (Exception e) {
             ctx.log("upstream failed: " + e);
-            return ctx.state.exit(502, bytes("upstream error\n"));
+            return null;
         }
-        ctx.upstreamResponse = up;
         ctx.log("upstream ← " + upReq.method() + " " + upReq.uri() + " " + upReq.headers());
-        ctx.log("upstream → " + up.status() + " " + up.headers());
-        if (route.postResp() != null) {
-            return communicateResp(ctx, route.postResp(), up);
-        }
-        return ctx.state.proxied(up);
+        ctx.log("upstream → " + up.status() + " " + up.wireHeaders());
+        return up;
     }
 
     private ClientResponse keyAuth(Ctx ctx, KeyAuth conf) {
@@ -310,9 +333,13 @@ public final class SimulatedApisix implements AutoCloseable {
     private ClientResponse failed(Ctx ctx, String phase, ExtPluginConf conf, String err, UpstreamResponse up) {
         if (conf.allowDegradation()) {
             ctx.log(tag(phase) + " error: " + err + " → Plugin Runner is wrong, allow degradation");
-            return up == null ? null : ctx.state.postRespPassThrough(up);
+            return up == null ? null : ctx.state.postRespFailed(up, true);
         }
         ctx.log(tag(phase) + " error: " + err + " → 503");
+        if (up != null) {
+            // before_proxy gets code 503 without a body: it prints the upstream body under it
+            return ctx.state.postRespFailed(up, false);
+        }
         return ctx.state.exit(503, bytes("<html><head><title>503 Service Temporarily Unavailable</title></head></html>\n"));
     }
 
@@ -373,7 +400,7 @@ public final class SimulatedApisix implements AutoCloseable {
         try {
             long token = token(ctx, phase, conf);
             long id = nextId();
-            HttpRespCallRequest req = new HttpRespCallRequest(id, up.status(), up.headers().entries(), token);
+            HttpRespCallRequest req = new HttpRespCallRequest(id, up.status(), up.wireHeaders().entries(), token);
             ctx.log(tag(phase) + " HTTPRespCall id=" + id + " token=" + token + " conn#" + c.serial()
                     + " status=" + up.status() + " headers=" + req.headers());
             send(c, A6Codec.encode(req), "RPC_HTTP_RESP_CALL");
@@ -435,7 +462,10 @@ public final class SimulatedApisix implements AutoCloseable {
                 return ctx.state.requestBody();
             default:
                 if (Route.POST_RESP.equals(phase) && ctx.upstreamResponse != null) {
-                    return ctx.upstreamResponse.body();
+                    // every chunk the body reader yields, concatenated ("" when none)
+                    java.io.ByteArrayOutputStream read = new java.io.ByteArrayOutputStream();
+                    ctx.upstreamResponse.bodyChunks(ctx.state.method()).forEach(read::writeBytes);
+                    return read.toByteArray();
                 }
                 ctx.log(tag(phase) + "   failed to read response body: not exits");
                 return null;
@@ -604,6 +634,7 @@ public final class SimulatedApisix implements AutoCloseable {
         Consumer consumer;
         UpstreamRequest upstreamRequest;
         UpstreamResponse upstreamResponse;
+        int upstreamCalls;
 
         Ctx(ClientRequest request) {
             this.request = request;

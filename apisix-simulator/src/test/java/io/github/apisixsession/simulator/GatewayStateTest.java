@@ -56,7 +56,9 @@ class GatewayStateTest {
         // excluded names in resp_headers are skipped: the upstream's Content-Type stays alone
         assertEquals(List.of("application/json"), r.headerValues("content-type"));
         assertNull(r.header("location"));
-        assertNull(r.header("connection"));
+        // the upstream's Connection is not passed on: nginx writes its own, once
+        assertEquals(List.of("keep-alive"), r.headerValues("connection"));
+        assertEquals(List.of(), FramingCheck.defects(ClientRequest.get("/x"), r));
     }
 
     @Test
@@ -105,7 +107,8 @@ class GatewayStateTest {
         assertEquals(List.of("up1=u1; Path=/", "up2=u2"), r.setCookies());
         assertEquals("upstream-value", r.header("X-Up"));
         assertEquals(GatewayState.DEFAULT_CONTENT_TYPE, r.header("content-type"), "Content-Type is lost");
-        assertNull(r.header("connection"));
+        assertEquals(List.of("keep-alive"), r.headerValues("connection"), "nginx's own, once");
+        assertEquals(List.of(), FramingCheck.defects(ClientRequest.get("/x"), r));
     }
 
     @Test
@@ -134,6 +137,40 @@ class GatewayStateTest {
                 new RespCallReply(1, 418, List.of(), new byte[0]));
         assertEquals(418, r2.status());
         assertEquals("up", r2.bodyAsString());
+    }
+
+    @Test
+    void nginxFramesLuaOutputByHttpVersion() {
+        ClientResponse chunked = state().exit(401, "{}".getBytes());
+        assertEquals(List.of("Content-Type", "Transfer-Encoding", "Connection"),
+                chunked.headers().entries().stream().map(Entry::name).toList());
+        assertEquals("keep-alive", chunked.header("Connection"));
+
+        ClientResponse buffered = GatewayState.of(ClientRequest.get("/x").http10()).exit(401, "{}".getBytes());
+        assertEquals("2", buffered.header("Content-Length"), "ngx_lua buffers HTTP/1.0 output and knows its length");
+        assertNull(buffered.header("Transfer-Encoding"));
+        assertEquals("close", buffered.header("Connection"));
+
+        ClientResponse noContent = state().exit(204, "x".getBytes());
+        assertNull(noContent.header("Content-Type"));
+        assertNull(noContent.header("Transfer-Encoding"));
+        assertEquals(0, noContent.body().length);
+
+        ClientResponse head = GatewayState.of(ClientRequest.head("/x")).exit(200, "x".getBytes());
+        assertNull(head.header("Transfer-Encoding"));
+        assertEquals(0, head.body().length);
+    }
+
+    @Test
+    void aSecondProxiedCallKeepsTheReplyHeadersAndAppendsTheUpstreams() {
+        GatewayState s = GatewayState.of(ClientRequest.post("/login").http10());
+        UpstreamResponse up = UpstreamResponse.json("{}").header("X-Session-Subject", "alice").chunked();
+        assertNull(s.applyPostResp(up, new RespCallReply(1, 0, List.of(Entry.of("Set-Cookie", "session=s")),
+                new byte[0])), "HTTP/1.0 output without a length is buffered: nothing sent");
+        ClientResponse r = s.proxiedAgain(up);
+        assertEquals(List.of("session=s"), r.setCookies());
+        assertEquals("alice", r.header("X-Session-Subject"));
+        assertEquals(List.of("close"), r.headerValues("Connection"), "no length to an HTTP/1.0 client: close");
     }
 
     @Test

@@ -73,6 +73,8 @@ final class DriverWorker implements AutoCloseable {
     }
 
     private static final byte[] SRC_IP = {10, 0, 0, 7};
+    /** The login upstream's body, which APISIX hands over when the runner asks (ExtraInfo RespBody). */
+    private static final byte[] LOGIN_BODY = "{\"welcome\":true}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     private static final List<Entry> BASE_HEADERS = List.of(
             Entry.of("host", "app.example.com"),
             Entry.of("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
@@ -367,6 +369,8 @@ final class DriverWorker implements AutoCloseable {
                     value = v == null ? null : v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
                 } else if (q.kind() == A6.InfoKind.REQ_BODY) {
                     value = new byte[0];
+                } else if (q.kind() == A6.InfoKind.RESP_BODY && r.inResponsePhase) {
+                    value = LOGIN_BODY.clone();
                 }
                 c.send(A6Codec.encode(new A6.ExtraInfoAnswer(value)));
                 return;
@@ -388,7 +392,7 @@ final class DriverWorker implements AutoCloseable {
                     r.inResponsePhase = true;
                     List<Entry> upstream = List.of(
                             Entry.of("content-type", "application/json"),
-                            Entry.of("content-length", "16"),
+                            Entry.of("content-length", Integer.toString(LOGIN_BODY.length)),
                             Entry.of("date", "Sun, 22 Nov 2026 00:00:00 GMT"),
                             Entry.of("server", "upstream"),
                             Entry.of("cache-control", "no-store"),

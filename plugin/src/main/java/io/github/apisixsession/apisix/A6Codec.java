@@ -3,7 +3,6 @@ package io.github.apisixsession.apisix;
 import com.google.flatbuffers.FlatBufferBuilder;
 import io.github.api7.A6.Err.Resp;
 import io.github.api7.A6.ExtraInfo.Info;
-import io.github.api7.A6.ExtraInfo.ReqBody;
 import io.github.api7.A6.ExtraInfo.Var;
 import io.github.api7.A6.HTTPReqCall.Action;
 import io.github.api7.A6.HTTPReqCall.Rewrite;
@@ -209,13 +208,18 @@ final class A6Codec {
         return b.sizedByteArray();
     }
 
-    static byte[] respCallResp(long id, int status, List<HttpHeader> headers) {
-        FlatBufferBuilder b = new FlatBufferBuilder(256);
+    /** An empty {@code body} is left out: APISIX treats a zero-length body as none. */
+    static byte[] respCallResp(long id, int status, List<HttpHeader> headers, byte[] body) {
+        FlatBufferBuilder b = new FlatBufferBuilder(256 + body.length);
         int headersVec = io.github.api7.A6.HTTPRespCall.Resp.createHeadersVector(b, textEntries(b, headers));
+        int bodyVec = body.length > 0 ? io.github.api7.A6.HTTPRespCall.Resp.createBodyVector(b, body) : 0;
         io.github.api7.A6.HTTPRespCall.Resp.startResp(b);
         io.github.api7.A6.HTTPRespCall.Resp.addId(b, id);
         io.github.api7.A6.HTTPRespCall.Resp.addStatus(b, status);
         io.github.api7.A6.HTTPRespCall.Resp.addHeaders(b, headersVec);
+        if (bodyVec != 0) {
+            io.github.api7.A6.HTTPRespCall.Resp.addBody(b, bodyVec);
+        }
         b.finish(io.github.api7.A6.HTTPRespCall.Resp.endResp(b));
         return b.sizedByteArray();
     }
@@ -228,10 +232,19 @@ final class A6Codec {
     }
 
     static byte[] extraInfoReqBody() {
+        return extraInfoWithoutFields(Info.ReqBody);
+    }
+
+    static byte[] extraInfoRespBody() {
+        return extraInfoWithoutFields(Info.RespBody);
+    }
+
+    /** {@code ReqBody} and {@code RespBody} are tables without fields: the type says it all. */
+    private static byte[] extraInfoWithoutFields(byte infoType) {
         FlatBufferBuilder b = new FlatBufferBuilder(32);
-        ReqBody.startReqBody(b);
-        int body = ReqBody.endReqBody(b);
-        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, Info.ReqBody, body));
+        b.startTable(0);
+        int info = b.endTable();
+        b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, infoType, info));
         return b.sizedByteArray();
     }
 

@@ -101,6 +101,11 @@ final class A6Connection implements Runnable, GatewayLink {
         return extraInfo(A6Codec.extraInfoReqBody(), "request body");
     }
 
+    @Override
+    public byte[] responseBody() throws GatewayException {
+        return extraInfo(A6Codec.extraInfoRespBody(), "response body");
+    }
+
     private byte[] extraInfo(byte[] request, String what) throws GatewayException {
         if (broken) {
             throw new GatewayException("gateway connection already failed", null);

@@ -10,4 +10,10 @@ interface GatewayLink {
 
     /** Asks APISIX for the request body; null when there is none. */
     byte[] requestBody() throws GatewayException;
+
+    /**
+     * Asks APISIX for the upstream's response body (during an HTTPRespCall): empty when the
+     * upstream sent none, null when APISIX could not read it.
+     */
+    byte[] responseBody() throws GatewayException;
 }

@@ -1,15 +1,16 @@
 package io.github.apisixsession.apisix;
 
 import io.github.api7.A6.Err.Code;
+import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.config.ConfigException;
 import io.github.apisixsession.core.HttpHeader;
 import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.ResponseDecision;
+import io.github.apisixsession.postresp.FramingHeaders;
+import io.github.apisixsession.postresp.PostRespReply;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,13 +21,6 @@ import org.slf4j.LoggerFactory;
 final class RpcDispatcher {
 
     private static final Logger LOG = LoggerFactory.getLogger(RpcDispatcher.class);
-
-    /**
-     * Hop-by-hop headers of the upstream response. Re-emitting them in an HTTPRespCall reply would
-     * make nginx send them twice next to its own framing (chunked encoding, keepalive).
-     */
-    private static final Set<String> HOP_BY_HOP = Set.of(
-            "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade");
 
     private final Map<String, ExtPlugin<?>> plugins;
     private final ConfCache confCache;
@@ -132,6 +126,21 @@ final class RpcDispatcher {
             LOG.info("HTTPRespCall {}: conf token {} not found", req.id(), req.confToken());
             return error(Code.CONF_TOKEN_NOT_FOUND);
         }
+        // the upstream body first: a reply without it can make APISIX call the upstream again
+        boolean fetch = PostRespReply.fetchBody(req.headers());
+        byte[] body = null;
+        if (fetch) {
+            try {
+                body = link.responseBody();
+            } catch (GatewayException e) {
+                LOG.warn("HTTPRespCall {}: {}", req.id(), e.getMessage());
+                return error(Code.SERVICE_UNAVAILABLE);
+            }
+            if (body == null) {
+                LOG.warn("HTTPRespCall {}: APISIX could not read the upstream body", req.id());
+                return respCallReply(req.id(), PostRespReply.unavailable());
+            }
+        }
         A6ResponseView view = new A6ResponseView(req, link);
         ResponseDecision last = null;
         for (PluginChain.Link<?> step : chain.links()) {
@@ -141,22 +150,42 @@ final class RpcDispatcher {
                     last = decision;
                 }
             } catch (Exception | StackOverflowError e) {
-                return pluginFailed("HTTPRespCall", req.id(), step, e);
+                A6Frame failed = pluginFailed("HTTPRespCall", req.id(), step, e);
+                // an error frame makes APISIX print the upstream body under a 503 and, for an
+                // HTTP/1.0 client, call the upstream again: answer with a body instead
+                return e instanceof GatewayException ? failed
+                        : respCallReply(req.id(), PostRespReply.pluginFailed());
             }
         }
-        if (last != null) {
-            return new A6Frame(A6Frame.RPC_HTTP_RESP_CALL, A6Codec.respCallResp(req.id(), last.status(), last.headers()));
-        }
-        // No opinion. A reply with no header makes APISIX copy the upstream's headers minus
+        // No opinion: a reply with no header makes APISIX copy the upstream's headers minus
         // Content-Type and others; one with any header makes it apply only those. So re-emit every
         // upstream header (repeated ones and Content-Type included); status 0 keeps the upstream's.
-        List<HttpHeader> upstream = new ArrayList<>(req.headers().size());
-        for (HttpHeader h : req.headers()) {
-            if (!HOP_BY_HOP.contains(h.name().toLowerCase(Locale.ROOT))) {
-                upstream.add(h.value() == null ? new HttpHeader(h.name(), "") : h);
-            }
+        int status = last == null ? 0 : last.status();
+        List<HttpHeader> headers = FramingHeaders.strip(req.headers(), last == null ? req.headers() : last.headers());
+        try {
+            PostRespReply.Variables vars = name -> variable(link, name);
+            return respCallReply(req.id(), fetch
+                    ? PostRespReply.complete(status, headers, req.status(), req.headers(), body,
+                            PostRespReply.Carry.BODY, vars)
+                    : PostRespReply.unfetched(status, headers, req.status(), req.headers(),
+                            PostRespReply.Carry.BODY, vars));
+        } catch (GatewayException e) {
+            LOG.warn("HTTPRespCall {}: {}", req.id(), e.getMessage());
+            return error(Code.SERVICE_UNAVAILABLE);
         }
-        return new A6Frame(A6Frame.RPC_HTTP_RESP_CALL, A6Codec.respCallResp(req.id(), 0, upstream));
+    }
+
+    private static String variable(GatewayLink link, String name) throws GatewayException {
+        byte[] value = link.variable(name);
+        return value == null ? "" : new String(value, java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    private static A6Frame respCallReply(long id, PostRespReply.Reply reply) {
+        List<HttpHeader> headers = new ArrayList<>(reply.headers().size());
+        for (HttpHeader h : reply.headers()) {
+            headers.add(h.value() == null ? new HttpHeader(h.name(), "") : h);
+        }
+        return new A6Frame(A6Frame.RPC_HTTP_RESP_CALL, A6Codec.respCallResp(id, reply.status(), headers, reply.body()));
     }
 
     private static A6Frame pluginFailed(String rpc, long id, PluginChain.Link<?> step, Throwable e) {

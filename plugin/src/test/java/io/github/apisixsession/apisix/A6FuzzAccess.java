@@ -94,6 +94,10 @@ public final class A6FuzzAccess {
                 return extraInfo();
             }
 
+            public byte[] responseBody() throws GatewayException {
+                return extraInfo();
+            }
+
             private byte[] extraInfo() throws GatewayException {
                 if (broken[0]) {
                     throw new GatewayException("gateway connection already failed", null);

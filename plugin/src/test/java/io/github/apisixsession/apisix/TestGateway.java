@@ -143,20 +143,27 @@ final class TestGateway implements AutoCloseable {
 
     Exchange reqCall(long token, Request r, Map<String, String> vars, byte[] body) throws IOException {
         send(A6Frame.RPC_HTTP_REQ_CALL, reqCallPayload(token, r));
-        return answerUntilReply(vars, body);
+        return answerUntilReply(vars, body, null);
     }
 
+    /** An HTTPRespCall whose upstream body is empty. */
     Exchange respCall(long token, long id, int status, List<HttpHeader> headers, Map<String, String> vars)
             throws IOException {
+        return respCall(token, id, status, headers, vars, new byte[0]);
+    }
+
+    /** An HTTPRespCall; {@code upstreamBody} answers ExtraInfo RespBody (null: APISIX could not read it). */
+    Exchange respCall(long token, long id, int status, List<HttpHeader> headers, Map<String, String> vars,
+                      byte[] upstreamBody) throws IOException {
         FlatBufferBuilder b = new FlatBufferBuilder(256);
         int hv = io.github.api7.A6.HTTPRespCall.Req.createHeadersVector(b, entries(b, headers));
         b.finish(io.github.api7.A6.HTTPRespCall.Req.createReq(b, id, status, hv, token));
         send(A6Frame.RPC_HTTP_RESP_CALL, b.sizedByteArray());
-        return answerUntilReply(vars, null);
+        return answerUntilReply(vars, null, upstreamBody);
     }
 
     /** Answers ExtraInfo requests like APISIX (absent var or body: no result) until the final reply. */
-    private Exchange answerUntilReply(Map<String, String> vars, byte[] body) throws IOException {
+    private Exchange answerUntilReply(Map<String, String> vars, byte[] body, byte[] respBody) throws IOException {
         List<String> asked = new ArrayList<>();
         int bodies = 0;
         while (true) {
@@ -175,6 +182,9 @@ final class TestGateway implements AutoCloseable {
             } else if (req.infoType() == Info.ReqBody) {
                 bodies++;
                 result = body;
+            } else if (req.infoType() == Info.RespBody) {
+                asked.add("(response body)");
+                result = respBody;
             } else {
                 throw new AssertionError("unexpected ExtraInfo type " + req.infoType());
             }

@@ -34,6 +34,7 @@ public class CapturingRpcCallHandler extends RpcCallHandler {
             super.channelRead0(ctx, request);
         } finally {
             RunnerPhase.enter(null);
+            UpstreamCapture.started();
         }
     }
 }

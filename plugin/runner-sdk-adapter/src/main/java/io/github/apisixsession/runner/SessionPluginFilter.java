@@ -13,6 +13,8 @@ import io.github.apisixsession.core.config.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.persistence.SessionStorages;
+import io.github.apisixsession.postresp.FramingHeaders;
+import io.github.apisixsession.postresp.PostRespReply;
 import io.github.apisixsession.storage.SessionStorageProvider;
 import io.github.apisixsession.storage.StorageContext;
 import java.nio.charset.StandardCharsets;
@@ -64,10 +66,13 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
 
     public static final String NAME = "session";
     static final String REQUEST_ID = "request_id";
+    /**
+     * Asked in every response phase: only an empty upstream body needs them (PostRespReply), and
+     * this runner cannot ask later.
+     */
+    static final List<String> EMPTY_BODY_VARS = List.of("request_method", "server_protocol");
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionPluginFilter.class);
-    private static final Set<String> HOP_BY_HOP = Set.of(
-            "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade");
     private static final byte[] BAD_CONFIG = "{\"message\":\"session: invalid route config\"}"
             .getBytes(StandardCharsets.UTF_8);
 
@@ -78,7 +83,7 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
     private final AtomicBoolean warnedUncaptured = new AtomicBoolean();
     /** Variables the routes prepared so far need, per phase (the runner cannot fetch on demand). */
     private final Set<String> requestVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID, RunnerRequestView.COOKIE_VAR));
-    private final Set<String> responseVars = new CopyOnWriteArraySet<>(List.of(REQUEST_ID));
+    private final Set<String> responseVars = new CopyOnWriteArraySet<>(responseVars());
 
     /** A config text made ready, or why it cannot be used. */
     private record Prepared(SessionRoute route, ConfigException error) {
@@ -97,6 +102,12 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
                 Base64.getEncoder().encodeToString(random));
         this.routes = Caffeine.newBuilder().maximumSize(10_000).executor(Runnable::run).build();
         this.deferred = new DeferredHeaders(clock, Duration.ofSeconds(120), 100_000);
+    }
+
+    private static List<String> responseVars() {
+        List<String> vars = new ArrayList<>(EMPTY_BODY_VARS);
+        vars.add(0, REQUEST_ID);
+        return vars;
     }
 
     static SessionStorages discover(StorageContext context) {
@@ -171,9 +182,17 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
         return false;
     }
 
+    /**
+     * The upstream body, in the response phase, when the upstream gave no Content-Length: a
+     * post-resp reply must state the body's length (see {@link PostRespReply}). The runner would ask
+     * for it in every call of a chain holding this filter, request phase included; the capture tells
+     * the phase and the upstream's headers. Without the capture, never.
+     */
     @Override
     public Boolean requiredRespBody() {
-        return false;
+        UpstreamCapture.Captured upstream = UpstreamCapture.starting();
+        return RunnerPhase.current() == RunnerPhase.RESPONSE
+                && (upstream == null || PostRespReply.lengthUnknown(upstream.headers()));
     }
 
     /** PrepareConf: parse now, so a bad config is logged when APISIX sends it. */
@@ -256,24 +275,50 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
         } catch (GatewayException e) {
             LOG.warn("session: response {}: {}", request.getRequestId(), e.getMessage());
             decision = new ResponseDecision(0, upstream.headers());
+        } catch (RuntimeException e) {
+            // the runner would answer an error frame, and APISIX print the upstream body under a
+            // 503 and call the upstream again for an HTTP/1.0 client
+            LOG.error("session: response {}: {}: {}", request.getRequestId(), e.getClass().getName(), e.getMessage());
+            send(response, PostRespReply.pluginFailed(), request);
+            return;
         }
         List<HttpHeader> out = merge(upstream.headers(), decision.headers(), kept);
-        if (decision.status() != 0) {
-            response.setStatusCode(decision.status());
+        PostRespReply.Reply reply = new PostRespReply.Reply(decision.status(), out, new byte[0]);
+        PostRespReply.Variables vars = name -> RunnerVars.decode(request.getVars(name));
+        try {
+            if (request.getBody() != null) {
+                reply = PostRespReply.complete(decision.status(), out, upstream.status(), upstream.headers(),
+                        RunnerVars.bytes(request.getBody()), PostRespReply.Carry.LENGTH, vars);
+            } else if (!PostRespReply.lengthUnknown(upstream.headers())) {
+                reply = PostRespReply.unfetched(decision.status(), out, upstream.status(), upstream.headers(),
+                        PostRespReply.Carry.LENGTH, vars);
+            }
+        } catch (GatewayException e) {
+            throw new IllegalStateException("the variables were fetched already", e);
         }
-        int dropped = HeaderFields.write(out, response::setHeader);
+        send(response, reply, request);
+        chain.postFilter(request, response);
+    }
+
+    private static void send(PostResponse response, PostRespReply.Reply reply, PostRequest request) {
+        if (reply.status() != 0) {
+            response.setStatusCode(reply.status());
+        }
+        int dropped = HeaderFields.write(reply.headers(), response::setHeader);
         if (dropped > 0) {
             LOG.warn("session: response {}: {} header field(s) of one name could not be sent", request.getRequestId(),
                     dropped);
         }
-        chain.postFilter(request, response);
+        if (reply.body().length > 0) {
+            response.setBody(new String(reply.body(), StandardCharsets.UTF_8));
+        }
     }
 
     /**
      * The reply's full header list: the engine's (the upstream's minus {@code X-Session-*}, plus a
      * login's cookies or cookies it kept itself), then the request half's headers, unless the
      * engine started a new session here (a login cookie the request half did not decide), which
-     * supersedes them. Hop-by-hop fields are left to nginx.
+     * supersedes them. Hop-by-hop fields and Content-Length are left to nginx ({@link FramingHeaders}).
      */
     static List<HttpHeader> merge(List<HttpHeader> upstream, List<HttpHeader> decided, List<HttpHeader> kept) {
         List<HttpHeader> added = new ArrayList<>();
@@ -287,10 +332,8 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
             replaced |= h.is("Set-Cookie") && !contains(kept, h);
         }
         List<HttpHeader> out = new ArrayList<>(decided.size() + kept.size());
-        for (HttpHeader h : decided) {
-            if (!HOP_BY_HOP.contains(h.name().toLowerCase(Locale.ROOT))) {
-                out.add(h.value() == null ? new HttpHeader(h.name(), "") : h);
-            }
+        for (HttpHeader h : FramingHeaders.strip(upstream, decided)) {
+            out.add(h.value() == null ? new HttpHeader(h.name(), "") : h);
         }
         if (!replaced) {
             for (HttpHeader h : kept) {

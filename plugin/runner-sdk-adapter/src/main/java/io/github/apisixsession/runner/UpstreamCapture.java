@@ -30,6 +30,8 @@ public final class UpstreamCapture {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamCapture.class);
     private static final Field REQ = reqField();
     private static final Map<PostRequest, Captured> CAPTURED = Collections.synchronizedMap(new WeakHashMap<>());
+    /** The call the runner is starting on this thread, while it asks the filters what to fetch. */
+    private static final ThreadLocal<Captured> STARTING = new ThreadLocal<>();
     private static volatile boolean installed;
 
     /** What the upstream answered. */
@@ -62,7 +64,19 @@ public final class UpstreamCapture {
         } else {
             byName.forEach((k, v) -> headers.add(new HttpHeader(k, v)));
         }
-        CAPTURED.put(request, new Captured(status, List.copyOf(headers)));
+        Captured captured = new Captured(status, List.copyOf(headers));
+        CAPTURED.put(request, captured);
+        STARTING.set(captured);
+    }
+
+    /** The response of the HTTPRespCall being started on this thread, or null. */
+    static Captured starting() {
+        return STARTING.get();
+    }
+
+    /** The runner has started the call (its ExtraInfo requests are sent). */
+    static void started() {
+        STARTING.remove();
     }
 
     /** The captured response of this call (removed), or null when it was not captured. */
