@@ -160,6 +160,11 @@ final class RpcDispatcher {
         // No opinion: a reply with no header makes APISIX copy the upstream's headers minus
         // Content-Type and others; one with any header makes it apply only those. So re-emit every
         // upstream header (repeated ones and Content-Type included); status 0 keeps the upstream's.
+        if (last != null && last.body() != null) {
+            // the plugin answers in place of the upstream (a failure it reports): exactly that
+            return respCallReply(req.id(), new PostRespReply.Reply(last.status(),
+                    FramingHeaders.strip(req.headers(), last.headers()), last.body()));
+        }
         int status = last == null ? 0 : last.status();
         List<HttpHeader> headers = FramingHeaders.strip(req.headers(), last == null ? req.headers() : last.headers());
         try {

@@ -51,13 +51,18 @@ class RespCallRepliesTest {
         return new ResponseDecision(Integer.parseInt(config), out);
     });
 
+    /** Answers in place of the upstream, as the session plugin does when a login cannot be stored. */
+    private final TestPlugin answer = TestPlugin.onResponse("answer", (config, r) -> new ResponseDecision(503,
+            List.of(new HttpHeader("Content-Type", "application/json")),
+            "{\"message\":\"session storage unavailable\"}".getBytes(StandardCharsets.UTF_8)));
+
     private final TestPlugin boom = TestPlugin.onResponse("boom", (config, r) -> {
         throw new IllegalStateException("kaputt");
     });
 
     @BeforeEach
     void start() throws IOException {
-        server = ExtPluginServer.start(HostSettings.of(dir.resolve("a6.sock")), List.of(new NoopPlugin(), decide, boom));
+        server = ExtPluginServer.start(HostSettings.of(dir.resolve("a6.sock")), List.of(new NoopPlugin(), decide, boom, answer));
     }
 
     @AfterEach
@@ -175,6 +180,15 @@ class RespCallRepliesTest {
         assertEquals("{\"message\":\"upstream response body unavailable\"}",
                 new String(body(ex), StandardCharsets.UTF_8));
         assertEquals(List.of("(response body)"), ex.varsAsked(), "the plugin did not run");
+    }
+
+    @Test
+    void aPluginsOwnAnswerReplacesTheUpstreamBody() throws Exception {
+        TestGateway.Exchange ex = call("answer", "", 200, HOP_BY_HOP_UPSTREAM, bytes("{\"logged_in\":true}"), "POST");
+        assertEquals(503, ex.respResp().status());
+        assertEquals(List.of(new HttpHeader("Content-Type", "application/json")), headers(ex));
+        assertEquals("{\"message\":\"session storage unavailable\"}", new String(body(ex), StandardCharsets.UTF_8),
+                "the login response the client must not take for a success is not sent");
     }
 
     @Test

@@ -282,6 +282,13 @@ public class SessionPluginFilter implements PluginFilter, A6ConfigWatcher, Dispo
             send(response, PostRespReply.pluginFailed(), request);
             return;
         }
+        if (decision.body() != null) {
+            // the engine answers in place of the upstream (a failure it reports): exactly that
+            send(response, new PostRespReply.Reply(decision.status(),
+                    FramingHeaders.strip(upstream.headers(), decision.headers()), decision.body()), request);
+            chain.postFilter(request, response);
+            return;
+        }
         List<HttpHeader> out = merge(upstream.headers(), decision.headers(), kept);
         PostRespReply.Reply reply = new PostRespReply.Reply(decision.status(), out, new byte[0]);
         PostRespReply.Variables vars = name -> RunnerVars.decode(request.getVars(name));

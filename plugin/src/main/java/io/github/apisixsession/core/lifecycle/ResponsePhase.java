@@ -91,9 +91,8 @@ public final class ResponsePhase {
             }
             SessionHeaders.addToResponse(config, saved.header(), entry, call.now, out);
         } catch (StorageException e) {
-            LOG.warn("session storage {} failed to write at login: {}", config.storage(), e.getMessage());
-            return new ResponseDecision(config.storageErrorStatus(), List.of(
-                    new HttpHeader("Content-Type", "application/json")));
+            // the login response itself is not sent: the client would think it logged in
+            return ResponseDecision.answer(StorageFailure.answer(config, "write at login", e));
         } catch (SessionCodecException e) {
             LOG.warn("login session not created: {}", e.reason());
         }

@@ -15,7 +15,7 @@ final class StorageFailure {
     private StorageFailure() {
     }
 
-    static RequestDecision answer(SessionConfig config, String operation, StorageException e) {
+    static RequestDecision.Respond answer(SessionConfig config, String operation, StorageException e) {
         LOG.warn("session storage {} failed to {}: {}", config.storage(), operation, e.getMessage());
         return JsonResponse.of(config.storageErrorStatus(), "session storage unavailable");
     }
