@@ -10,6 +10,8 @@ import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * storages idle for 1 s; 160 routes with distinct {@code query_timeout}s are used in waves of 16,
  * with a collection in between (jcmd GC.run, as the JVM would do by itself in time).
  */
+@RequiresService(SharedPostgres.class)
 class HostileStorageConfigsIT {
     private static final int WAVES = 10;
     private static final int PER_WAVE = 16;

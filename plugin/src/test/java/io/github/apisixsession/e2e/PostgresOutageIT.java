@@ -12,7 +12,9 @@ import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
 import io.github.apisixsession.storage.postgres.testing.TcpProxy;
+import io.github.apisixsession.testing.RequiresService;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * 503 with the storage error body, the runner stays up, and the session written before the fault
  * works once the database is back.
  */
+@RequiresService(SharedPostgres.class)
 class PostgresOutageIT {
 
     private static final double BOUND_SECONDS = 2 + 6;

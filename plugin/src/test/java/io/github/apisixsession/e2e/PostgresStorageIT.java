@@ -15,6 +15,8 @@ import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -29,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * two runners, kept across a restart, renewed with stale_ttl, deleted at logout. Each test has a
  * fresh database. The static helpers serve the other Postgres*IT classes.
  */
+@RequiresService(SharedPostgres.class)
 class PostgresStorageIT {
 
     static final String PASSWORD_VARIABLE = "SESSION_TEST_PG_PASSWORD";

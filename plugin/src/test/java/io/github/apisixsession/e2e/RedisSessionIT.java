@@ -9,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import io.github.apisixsession.simulator.ClientRequest;
 import io.github.apisixsession.simulator.CookieJar;
@@ -21,6 +19,8 @@ import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.UpstreamResponse;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -42,9 +42,8 @@ import redis.clients.jedis.JedisPooled;
  * all checked in Redis too. Each route uses its own random key prefix on the shared server.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@RequiresService(SharedRedis.class)
 class RedisSessionIT {
-    static final String HOST = System.getenv().getOrDefault("REDIS_HOST", "127.0.0.1");
-    static final int PORT = Integer.parseInt(System.getenv().getOrDefault("REDIS_PORT", "6379"));
 
     private final String prefix = "e2e-" + UUID.randomUUID();
     private RunnerProcess runner;
@@ -53,17 +52,7 @@ class RedisSessionIT {
 
     @BeforeAll
     void start() {
-        redis = new JedisPooled(HOST, PORT);
-        try {
-            redis.ping();
-        } catch (RuntimeException e) {
-            redis.close();
-            String msg = "no Redis at " + HOST + ":" + PORT + " (bash .ci/run starts one)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(msg);
-            }
-            abort(msg);
-        }
+        redis = new JedisPooled(SharedRedis.HOST, SharedRedis.PORT);
         runner = E2e.start();
         apisix = E2e.gateway(runner);
         apisix.route(E2e.apisixRoute("/redis/*", "storage", "redis", "reject_status", 401,
@@ -90,8 +79,8 @@ class RedisSessionIT {
             @SuppressWarnings("unchecked")
             Map<String, Object> redisConf = (Map<String, Object>) conf.get("redis");
             assertEquals("$env://REDIS_PASSWORD", redisConf.remove("password"));
-            redisConf.put("host", HOST);
-            redisConf.put("port", PORT);
+            redisConf.put("host", SharedRedis.HOST);
+            redisConf.put("port", SharedRedis.PORT);
             redisConf.put("prefix", prefix + "-x");
             return E2e.json(conf);
         } catch (IOException e) {
@@ -100,7 +89,7 @@ class RedisSessionIT {
     }
 
     private static Map<String, Object> redisConf(String prefix) {
-        return Map.of("host", HOST, "port", PORT, "prefix", prefix);
+        return Map.of("host", SharedRedis.HOST, "port", SharedRedis.PORT, "prefix", prefix);
     }
 
     @AfterAll

@@ -7,13 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +37,7 @@ import redis.clients.jedis.JedisPooled;
  * before a kill opens again after it, and sessions renewed (new id, rolling_timeout) just before the
  * first kill hold too.
  */
+@RequiresService({SharedRedis.class, SharedPostgres.class})
 class RunnerKillIT {
 
     static final int SESSIONS_PER_STORAGE = Integer.getInteger("kill.sessions", 50);
@@ -53,20 +56,10 @@ class RunnerKillIT {
     @Test
     void sessionsInEveryStorageSurviveTwoKillsUnderLoad() throws Exception {
         String redisPrefix = "kill-" + UUID.randomUUID();
-        JedisPooled redis = new JedisPooled(RedisSessionIT.HOST, RedisSessionIT.PORT);
-        try {
-            redis.ping();
-        } catch (RuntimeException e) {
-            redis.close();
-            String msg = "no Redis at " + RedisSessionIT.HOST + ":" + RedisSessionIT.PORT + " (bash .ci/run starts one)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(msg);
-            }
-            abort(msg);
-        }
+        JedisPooled redis = new JedisPooled(SharedRedis.HOST, SharedRedis.PORT);
         String database = PostgresTestDatabase.get().createDatabase("kill");
         try (RunnerProcess runner = PostgresStorageIT.startRunner(); SimulatedApisix apisix = E2e.gateway(runner)) {
-            Map<String, Object> redisConf = Map.of("host", RedisSessionIT.HOST, "port", RedisSessionIT.PORT,
+            Map<String, Object> redisConf = Map.of("host", SharedRedis.HOST, "port", SharedRedis.PORT,
                     "prefix", redisPrefix);
             for (boolean rolling : new boolean[] {false, true}) {
                 String suffix = rolling ? "-roll" : "";

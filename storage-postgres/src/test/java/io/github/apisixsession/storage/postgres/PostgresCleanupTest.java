@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -15,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The batched delete of expired rows: batches, metadata, SKIP LOCKED, the daemon thread. */
+@RequiresService(SharedPostgres.class)
 class PostgresCleanupTest {
 
     private String database;

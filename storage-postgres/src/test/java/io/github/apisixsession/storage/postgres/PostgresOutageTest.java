@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
 import io.github.apisixsession.storage.postgres.testing.TcpProxy;
+import io.github.apisixsession.testing.RequiresService;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -20,6 +22,7 @@ import org.junit.jupiter.api.function.Executable;
  * connect_timeout + query_timeout (plus a margin), and the storage works again, with the data
  * written before the fault, once the database is back.
  */
+@RequiresService(SharedPostgres.class)
 class PostgresOutageTest {
 
     private static final Duration CONNECT = Duration.ofSeconds(1);

@@ -13,6 +13,8 @@ import io.github.apisixsession.storage.StorageConfigException;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -150,6 +152,7 @@ class PostgresSessionStorageProviderTest {
     }
 
     @Test
+    @RequiresService(SharedPostgres.class)
     void createWorksAgainstTheTestDatabase() throws Exception {
         PostgresTestDatabase db = PostgresTestDatabase.get();
         Map<String, Object> m = new HashMap<>(Map.of("host", db.host(), "port", db.port(), "database", db.database(),
@@ -189,6 +192,7 @@ class PostgresSessionStorageProviderTest {
     }
 
     @Test
+    @RequiresService(SharedPostgres.class)
     void migrationLogsDoNotShowAPasswordCarriedByTheUrl() throws Exception {
         PostgresTestDatabase db = PostgresTestDatabase.get();
         // the server trusts local connections, so the password in the URL is never checked, only carried

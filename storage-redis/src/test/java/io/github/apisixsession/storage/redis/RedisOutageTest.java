@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.testing.RedisBinaries;
+import io.github.apisixsession.testing.RequiresService;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,6 +26,7 @@ import org.junit.jupiter.api.Test;
  * ends within the configured timeouts with a {@link StorageException}, and the storage recovers
  * by itself, losing nothing.
  */
+@RequiresService(RedisBinaries.class)
 class RedisOutageTest {
 
     /** Long enough that a loaded machine does not time out a healthy Redis. */
@@ -36,7 +39,6 @@ class RedisOutageTest {
 
     @BeforeEach
     void start() throws Exception {
-        LocalRedis.requireBinaries();
     }
 
     @AfterEach
