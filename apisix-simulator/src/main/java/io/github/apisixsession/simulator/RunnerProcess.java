@@ -66,6 +66,11 @@ public final class RunnerProcess implements AutoCloseable {
             return this;
         }
 
+        /** The runner's time follows {@code clock} (its test-only switch) instead of the system clock. */
+        public Builder clock(ClockFile clock) {
+            return jvmArg(clock.jvmArg());
+        }
+
         /** {@code APISIX_CONF_EXPIRE_TIME} in seconds (APISIX's default 3600). */
         public Builder confExpireTime(long seconds) {
             this.confExpireTime = seconds;

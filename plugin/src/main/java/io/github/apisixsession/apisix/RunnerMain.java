@@ -113,6 +113,8 @@ public final class RunnerMain {
         HostSettings settings;
         try {
             settings = HostSettings.fromEnv(env);
+            // conf tokens age on the session plugin's clock (the test-only switch moves both)
+            settings = settings.withTicker(RunnerClock.confTicker(RunnerClock.get()));
         } catch (IllegalArgumentException e) {
             err.println("apisix-session-runner: " + e.getMessage());
             return EXIT_USAGE;

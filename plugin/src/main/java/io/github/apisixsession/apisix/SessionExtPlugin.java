@@ -23,9 +23,16 @@ public final class SessionExtPlugin implements ExtPlugin<SessionRoute> {
     private final SessionEngine engine;
     private final SessionConfigParser parser;
 
-    /** As discovered by {@link java.util.ServiceLoader}: system clock, environment and storages. */
+    /**
+     * As discovered by {@link java.util.ServiceLoader}: the runner's clock (the system's unless the
+     * test-only switch of {@link RunnerClock} is on), environment and storages.
+     */
     public SessionExtPlugin() {
-        this(Clock.systemUTC(), SessionStorages.discover(StorageContext.system(), idleClose()),
+        this(RunnerClock.get());
+    }
+
+    private SessionExtPlugin(Clock clock) {
+        this(clock, SessionStorages.discover(new StorageContext(clock, System::getenv), idleClose()),
                 PrometheusMetrics.shared());
     }
 

@@ -8,12 +8,13 @@ import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.StorageContext;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +26,6 @@ import java.util.UUID;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The operators' CLI against the real Redis on localhost, with sessions a runner would create. */
 class SessionsCommandTest {
@@ -44,19 +44,11 @@ class SessionsCommandTest {
     }
 
     @Test
+    @RequiresService(SharedRedis.class)
     void listsAndRevokesEverySessionOfASubject() throws Exception {
-        boolean redisUp;
-        try (Socket s = new Socket("127.0.0.1", 6379)) {
-            redisUp = true;
-        } catch (java.io.IOException e) {
-            redisUp = false;
-        }
-        if ("true".equals(System.getenv("CI"))) {
-            assertTrue(redisUp, "CI needs Redis on 127.0.0.1:6379 (.ci/run starts it)");
-        }
-        assumeTrue(redisUp, "no Redis on 127.0.0.1:6379");
         String json = "{\"secret\":\"cli-test-secret-0123456789abcdef0123\",\"storage\":\"redis\",\"store_metadata\":true,"
-                + "\"redis\":{\"host\":\"127.0.0.1\",\"port\":6379,\"prefix\":\"cli-" + UUID.randomUUID() + "\"}}";
+                + "\"redis\":{\"host\":\"" + SharedRedis.HOST + "\",\"port\":" + SharedRedis.PORT
+                + ",\"prefix\":\"cli-" + UUID.randomUUID() + "\"}}";
         Path config = Files.writeString(dir.resolve("route.json"), json);
 
         SessionStorages storages = SessionStorages.discover(new StorageContext(Clock.systemUTC(), k -> null));

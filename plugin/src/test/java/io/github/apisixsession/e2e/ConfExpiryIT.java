@@ -6,22 +6,27 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.Route;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * The runner forgets confs after {@code APISIX_CONF_EXPIRE_TIME} (+ grace, here 0); APISIX still
- * holds the token, gets CONF_TOKEN_NOT_FOUND, flushes, re-sends PrepareConf and succeeds.
+ * holds the token, gets CONF_TOKEN_NOT_FOUND, flushes, re-sends PrepareConf and succeeds. Conf
+ * tokens age on the runner's clock, which the test moves ({@link ClockFile}) instead of waiting.
  */
 class ConfExpiryIT {
     @Test
     void expiredTokenIsRefreshedTransparently() {
-        try (RunnerProcess runner = E2e.start(E2e.runner().confExpireTime(1).env("SESSION_RUNNER_CONF_GRACE", "0"));
+        try (ClockFile clock = ClockFile.create();
+             RunnerProcess runner = E2e.start(E2e.runner().clock(clock).confExpireTime(1)
+                     .env("SESSION_RUNNER_CONF_GRACE", "0"));
              SimulatedApisix apisix = E2e.gateway(runner)) {
             apisix.route(Route.uri("/none/*").preReq(E2e.session(E2e.conf("identity", "none"))));
             apisix.route(E2e.apisixRoute("/app/*"));
@@ -32,7 +37,7 @@ class ConfExpiryIT {
             CookieJar fionaJar = E2e.login(apisix, runner, "/app/login");
             assertFalse(first.transcriptContains("conf token not found"));
 
-            E2e.sleepSeconds(2.2);
+            clock.advance(Duration.ofSeconds(2));
 
             Exchange again = apisix.send(E2e.withCookies("/none/a", anonymousJar));
             assertEquals(200, again.status(), why(again, runner));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.Consumer;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
@@ -23,6 +24,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -226,13 +229,18 @@ final class E2e {
         return "--- transcript\n" + (ex == null ? "" : ex.transcriptText()) + "\n--- runner output\n" + logs;
     }
 
-    /** Sleeps until {@code fraction} s after the start of the epoch second {@code second}. */
-    static void sleepUntilEpochSecond(long second, double fraction) {
-        long targetMillis = second * 1000 + (long) (fraction * 1000);
-        long wait = targetMillis - System.currentTimeMillis();
-        if (wait > 0) {
-            sleepSeconds(wait / 1000.0);
-        }
+    /**
+     * Moves the runner's clock half a second into its next whole second, where a test logs in (a
+     * client rarely hits a second's start; cookie times are whole seconds); returns that second.
+     */
+    static long midSecond(ClockFile clock) {
+        Instant next = clock.now().plusSeconds(1).truncatedTo(ChronoUnit.SECONDS);
+        return clock.advanceTo(next.plusMillis(500)).getEpochSecond();
+    }
+
+    /** Moves the runner's clock to a tenth of a second into {@code second}, where a test checks a rule. */
+    static void at(ClockFile clock, long second) {
+        clock.advanceTo(Instant.ofEpochSecond(second, 100_000_000));
     }
 
     static void sleepSeconds(double s) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -125,6 +127,7 @@ class HostileCliOutputIT {
     }
 
     @Test
+    @RequiresService(SharedPostgres.class)
     void migrateCommandFailuresQuoteNoPassword() throws Exception {
         PostgresTestDatabase pg = PostgresTestDatabase.get();
         // a wrong password for a user that needs one (trust auth lets it in: then it must not print it either)

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.core.codec.Base64Url;
 import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.Route;
@@ -31,7 +32,9 @@ class HostileLogsIT {
 
     @Test
     void noSecretCookieOrSessionIdInTraceLogs() throws Exception {
-        RunnerProcess runner = E2e.start(E2e.runner().jvmArg("-Dorg.slf4j.simpleLogger.defaultLogLevel=trace"));
+        ClockFile clock = ClockFile.create();
+        RunnerProcess runner = E2e.start(E2e.runner().clock(clock)
+                .jvmArg("-Dorg.slf4j.simpleLogger.defaultLogLevel=trace"));
         SimulatedApisix apisix = E2e.gateway(runner);
         Set<String> issued = new LinkedHashSet<>();
         String logs;
@@ -43,6 +46,7 @@ class HostileLogsIT {
             apisix.route(E2e.apisixRoute("/redis/*", "storage", "redis", "cookie_secure", false,
                     "redis", Map.of("host", "127.0.0.1", "port", 6379, "password", REDIS_PASSWORD, "prefix", "hostile-logs")));
 
+            long created = E2e.midSecond(clock);
             CookieJar app = E2e.login(apisix, runner, "/app/login");
             collect(issued, app);
             CookieJar mem = E2e.login(apisix, runner, "/mem/login");
@@ -52,7 +56,7 @@ class HostileLogsIT {
                 E2e.assertOk(apisix.send(E2e.withCookies("/mem/x", mem)), runner, "fiona");
             }
             // 7 s after the login: past ceil(0.75 * 8) = 6, before 8, so the next request renews
-            E2e.sleepUntilEpochSecond(creationOf(app.get("session")) + 7, 0.3);
+            E2e.at(clock, created + 7);
             Exchange renewed = apisix.send(E2e.withCookies("/app/x", app));
             E2e.assertOk(renewed, runner, "fiona");
             String before = app.get("session");
@@ -83,6 +87,7 @@ class HostileLogsIT {
         } finally {
             logs = runner.logs();
             E2e.close(apisix, runner);
+            clock.close();
         }
         assertTrue(logs.contains("DEBUG") || logs.contains("TRACE"), "trace logging is on:\n" + logs);
         List<String> secrets = List.of(E2e.SECRET, BAD_CONF_SECRET, REDIS_PASSWORD, E2e.FIONA_KEY);
@@ -99,14 +104,6 @@ class HostileLogsIT {
     }
 
     /** The creation time in the cookie's header: 5 little-endian bytes at offset 35. */
-    private static long creationOf(String cookie) throws Exception {
-        byte[] h = Base64Url.decode(cookie.substring(0, 110));
-        long t = 0;
-        for (int i = 4; i >= 0; i--) {
-            t = (t << 8) | (h[35 + i] & 0xff);
-        }
-        return t;
-    }
 
     /** The cookie value, its 110-character header and its session id (base64url and hex). */
     private static void collect(Set<String> issued, CookieJar jar) throws Exception {

@@ -11,6 +11,9 @@ import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -31,12 +34,13 @@ import redis.clients.jedis.JedisPooled;
 class HostileReplayIT {
 
     @Test
+    @RequiresService(SharedRedis.class)
     void aLoggedOutCookieIsRefusedByBothRunnersAndADumpOpensNothing() {
         String prefix = "hostile-" + UUID.randomUUID();
-        Map<String, Object> redisConf = Map.of("host", RedisSessionIT.HOST, "port", RedisSessionIT.PORT, "prefix", prefix);
+        Map<String, Object> redisConf = Map.of("host", SharedRedis.HOST, "port", SharedRedis.PORT, "prefix", prefix);
         try (RunnerProcess a = E2e.start(); RunnerProcess b = E2e.start();
              SimulatedApisix gwA = E2e.gateway(a); SimulatedApisix gwB = E2e.gateway(b);
-             JedisPooled redis = new JedisPooled(RedisSessionIT.HOST, RedisSessionIT.PORT)) {
+             JedisPooled redis = new JedisPooled(SharedRedis.HOST, SharedRedis.PORT)) {
             for (SimulatedApisix gw : new SimulatedApisix[] {gwA, gwB}) {
                 gw.route(E2e.apisixRoute("/r/*", "storage", "redis", "reject_status", 401, "hash_storage_key", true,
                         "redis", redisConf));
@@ -68,6 +72,7 @@ class HostileReplayIT {
     }
 
     @Test
+    @RequiresService(SharedPostgres.class)
     void postgresALoggedOutCopyIsRefusedByBothRunnersAndADumpOpensNothing() throws Exception {
         String database = PostgresTestDatabase.get().createDatabase("hostile");
         Map<String, Object> pg = PostgresStorageIT.postgres(database);

@@ -14,6 +14,9 @@ import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * everywhere) on each server-side storage.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@RequiresService({SharedRedis.class, SharedPostgres.class})
 class ParityLogoutIT {
     private RunnerProcess runner;
     private SimulatedApisix apisix;
@@ -47,8 +51,8 @@ class ParityLogoutIT {
                         "hash_storage_key", true)),
                 // the other devices' remember cookies must not bring their sessions back
                 new StorageCase("memory-remember", Map.of("storage", "memory", "remember", true)),
-                new StorageCase("redis", Map.of("storage", "redis", "redis", Map.of("host", "127.0.0.1",
-                        "port", 6379, "prefix", REDIS_PREFIX))),
+                new StorageCase("redis", Map.of("storage", "redis", "redis", Map.of("host", SharedRedis.HOST,
+                        "port", SharedRedis.PORT, "prefix", REDIS_PREFIX))),
                 new StorageCase("postgres", Map.of("storage", "postgres", "postgres",
                         PostgresStorageIT.postgres(postgresDatabase()))));
     }

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.Route;
@@ -19,38 +19,33 @@ import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.simulator.UpstreamResponse;
 import java.time.Instant;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The options that need real seconds: remember-me across an expired session cookie and the
+ * The options that need time to pass: remember-me across an expired session cookie and the
  * remember timeouts, {@code stale_ttl} after a renewal on memory storage, and the sticky cookie
- * across a renewal. As in {@link TimeoutsIT} every scenario starts in {@code @BeforeAll} and they
- * run at the same time (about 12 s in all); the remember-me checks that need no waiting are plain
- * tests.
+ * across a renewal. The runner's time is a {@link ClockFile} the test moves, so each check happens
+ * at an exact instant (logins mid-second, checks a tenth of a second into the second the rule is
+ * about); nothing waits.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ParityTimedIT {
     private static final String REMEMBER_UPSTREAM = E2e.conf("identity", "upstream", "remember", true);
     private static final String REMEMBER_UPSTREAM_API = E2e.conf("identity", "upstream", "remember", true,
             "reject_status", 401);
+    private ClockFile clock;
     private RunnerProcess runner;
     private SimulatedApisix apisix;
-    private ExecutorService pool;
-    private final Map<String, CompletableFuture<Void>> scenarios = new LinkedHashMap<>();
 
     @BeforeAll
     void start() {
-        runner = E2e.start();
+        clock = ClockFile.create();
+        runner = E2e.start(E2e.runner().clock(clock));
         apisix = E2e.gateway(runner);
         for (String storage : new String[] {"cookie", "memory"}) {
             apisix.route(E2e.apisixRoute("/rem-" + storage + "/*", "storage", storage, "rolling_timeout", 2,
@@ -76,44 +71,13 @@ class ParityTimedIT {
             apisix.route(Route.uri("/sticky-" + storage + "/*").preReq(E2e.session(E2e.conf("identity", "none",
                     "storage", storage, "rolling_timeout", 8, "sticky_cookie_name", "route"))));
         }
-        pool = Executors.newFixedThreadPool(8);
-        for (String storage : new String[] {"cookie", "memory"}) {
-            scenarios.put("remember-" + storage, CompletableFuture.runAsync(() -> rememberAcrossExpiry(storage), pool));
-            scenarios.put("sticky-" + storage, CompletableFuture.runAsync(() -> stickyAcrossRenewal(storage), pool));
-        }
-        scenarios.put("remember-timeouts", CompletableFuture.runAsync(this::rememberTimeouts, pool));
-        scenarios.put("stale", CompletableFuture.runAsync(this::staleTtl, pool));
     }
 
     @AfterAll
-    void stop() throws InterruptedException {
-        if (pool != null) {
-            pool.shutdownNow();
-            pool.awaitTermination(10, TimeUnit.SECONDS);
-        }
+    void stop() {
         E2e.close(apisix, runner);
-    }
-
-    private void await(String name) throws Throwable {
-        try {
-            scenarios.get(name).get(60, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause();
-        }
-    }
-
-    /**
-     * Runs {@code login} until it starts and ends within one epoch second (session timestamps
-     * have whole-second resolution); returns that second.
-     */
-    private static long withinOneSecond(Runnable login) {
-        while (true) {
-            long before = Instant.now().getEpochSecond();
-            login.run();
-            long after = Instant.now().getEpochSecond();
-            if (before == after) {
-                return after;
-            }
+        if (clock != null) {
+            clock.close();
         }
     }
 
@@ -128,25 +92,21 @@ class ParityTimedIT {
         assertFalse(ex.upstreamCalled());
     }
 
-    // ------------------------------------------------------------ scenarios
-
     /**
-     * rolling_timeout 2 with remember-me: after 3 s the session cookie is dead, the remember cookie
+     * rolling_timeout 2 with remember-me: 3 s later the session cookie is dead, the remember cookie
      * restores fiona and a new session cookie is issued, whether the browser dropped the session
      * cookie or still sends the expired one.
      */
-    private void rememberAcrossExpiry(String storage) {
+    @ParameterizedTest
+    @ValueSource(strings = {"cookie", "memory"})
+    void rememberCookieRestoresTheSessionAfterItExpired(String storage) {
         String base = "/rem-" + storage;
-        CookieJar[] holder = new CookieJar[2];
-        long created = withinOneSecond(() -> {
-            holder[0] = E2e.login(apisix, runner, base + "/login");
-            holder[1] = E2e.login(apisix, runner, base + "/login");
-        });
-        CookieJar closed = holder[0];
-        CookieJar kept = holder[1];
+        long created = E2e.midSecond(clock);
+        CookieJar closed = E2e.login(apisix, runner, base + "/login");
+        CookieJar kept = E2e.login(apisix, runner, base + "/login");
         assertNotNull(closed.get("keep"), "remember cookie under remember_cookie_name: " + closed);
         String expiredSession = closed.get("session");
-        E2e.sleepUntilEpochSecond(created + 3, 0.1);
+        E2e.at(clock, created + 3);
 
         // the session cookie alone is dead
         assertRejected(apisix.send(ClientRequest.get(base + "/data").cookie("session=" + expiredSession)),
@@ -178,89 +138,71 @@ class ParityTimedIT {
     }
 
     /**
-     * remember_rolling_timeout 2 and remember_absolute_timeout 3 end the remember cookie too; the
-     * Max-Age of the remember cookie is its rolling timeout.
+     * remember_rolling_timeout 2 and remember_absolute_timeout 3 end the remember cookie too, each
+     * at its own second; the Max-Age of the remember cookie is its rolling timeout. The checks
+     * before the end restore from copies (restoring renews the remember cookie).
      */
-    private void rememberTimeouts() {
-        CookieJar[] holder = new CookieJar[2];
-        long created = withinOneSecond(() -> {
-            Exchange ex = apisix.send(ClientRequest.get("/rem-short-roll/login").apikey(E2e.FIONA_KEY));
-            SetCookie remember = E2e.setCookie(ex, "remember");
-            assertNotNull(remember, why(ex, runner));
-            assertEquals("2", remember.attribute("Max-Age"), remember.toString());
-            holder[0] = new CookieJar().update(ex.response());
-            holder[1] = E2e.login(apisix, runner, "/rem-short-abs/login");
-        });
-        for (CookieJar jar : holder) {
-            jar.remove("session");
-        }
-        // before the timeouts the remember cookies restore the session (on copies: restoring renews
-        // them); checked only while surely before them
-        if (Instant.now().getEpochSecond() - created <= 1) {
-            E2e.assertOk(apisix.send(withCookies("/rem-short-roll/data", copy(holder[0]))), runner, "fiona");
-            E2e.assertOk(apisix.send(withCookies("/rem-short-abs/data", copy(holder[1]))), runner, "fiona");
-        }
-        E2e.sleepUntilEpochSecond(created + 4, 0.1);
-        assertRejected(apisix.send(withCookies("/rem-short-roll/data", holder[0])), "remember_rolling_timeout 2");
-        assertRejected(apisix.send(withCookies("/rem-short-abs/data", holder[1])), "remember_absolute_timeout 3");
+    @Test
+    void rememberRollingAndAbsoluteTimeoutsEndTheRememberCookie() {
+        long created = E2e.midSecond(clock);
+        Exchange ex = apisix.send(ClientRequest.get("/rem-short-roll/login").apikey(E2e.FIONA_KEY));
+        SetCookie remember = E2e.setCookie(ex, "remember");
+        assertNotNull(remember, why(ex, runner));
+        assertEquals("2", remember.attribute("Max-Age"), remember.toString());
+        CookieJar roll = new CookieJar().update(ex.response()).remove("session");
+        CookieJar abs = E2e.login(apisix, runner, "/rem-short-abs/login").remove("session");
+
+        E2e.at(clock, created + 2);
+        E2e.assertOk(apisix.send(withCookies("/rem-short-roll/data", copy(roll))), runner, "fiona");
+        E2e.at(clock, created + 3);
+        assertRejected(apisix.send(withCookies("/rem-short-roll/data", roll)), "remember_rolling_timeout 2");
+        E2e.assertOk(apisix.send(withCookies("/rem-short-abs/data", copy(abs))), runner, "fiona");
+        E2e.at(clock, created + 4);
+        assertRejected(apisix.send(withCookies("/rem-short-abs/data", abs)), "remember_absolute_timeout 3");
     }
 
     /**
      * stale_ttl 1 on memory storage with rolling_timeout 12: a request after 10 s renews the
-     * session; the previous cookie still works right after, and is refused about 1.5 s later
-     * although its own timeouts (and its own storage TTL, 12 s from the login) still allow it.
-     * With the default stale_ttl (10 s) it keeps working. (With a shorter rolling_timeout the
-     * previous entry's own TTL would end before stale_ttl could be told apart from it.)
+     * session; the previous cookie still works 0.9 s after, and is refused 1.5 s after although
+     * its own timeouts (and its own storage TTL, 12 s from the login) still allow it. With the
+     * default stale_ttl (10 s) it keeps working.
      */
-    private void staleTtl() {
-        CookieJar[] holder = new CookieJar[2];
-        long created = withinOneSecond(() -> {
-            holder[0] = E2e.login(apisix, runner, "/stale/login");
-            holder[1] = E2e.login(apisix, runner, "/stale-default/login");
-        });
+    @Test
+    void staleTtlBoundsThePreviousCookieAfterARenewal() {
+        long created = E2e.midSecond(clock);
         String[] bases = {"/stale", "/stale-default"};
+        CookieJar[] jars = {E2e.login(apisix, runner, "/stale/login"), E2e.login(apisix, runner, "/stale-default/login")};
         String[] old = new String[2];
         CookieJar[] renewed = new CookieJar[2];
-        E2e.sleepUntilEpochSecond(created + 10, 0.05);
+        E2e.at(clock, created + 10);
+        Instant renewedAt = clock.now(); // stale_ttl runs from here
         for (int i = 0; i < 2; i++) {
-            old[i] = holder[i].cookieHeader();
-            Exchange ex = apisix.send(withCookies(bases[i] + "/data", holder[i]));
+            old[i] = jars[i].cookieHeader();
+            Exchange ex = apisix.send(withCookies(bases[i] + "/data", jars[i]));
             E2e.assertOk(ex, runner, "fiona");
-            SetCookie sc = E2e.sessionSetCookie(ex);
-            assertNotNull(sc, "renewed after 75% of rolling_timeout\n" + why(ex, runner));
-            renewed[i] = copy(holder[i]).update(ex.response());
-            if (i == 0) {
-                // stale_ttl runs from here
-                renewedAt = System.currentTimeMillis();
-            }
-            E2e.assertOk(apisix.send(ClientRequest.get(bases[i] + "/data").cookie(old[i])), runner, "fiona");
+            assertNotNull(E2e.sessionSetCookie(ex), "renewed after 75% of rolling_timeout\n" + why(ex, runner));
+            renewed[i] = copy(jars[i]).update(ex.response());
         }
-        long checkAt = Math.max(renewedAt + 1400, (created + 11) * 1000 + 500);
-        // the old entry's own TTL ends 12 s after the login (created + 12 at the earliest)
-        staleWindowMissed = checkAt > (created + 12) * 1000 - 150;
-        if (staleWindowMissed) {
-            return;
-        }
-        E2e.sleepSeconds((checkAt - System.currentTimeMillis()) / 1000.0);
+        clock.advanceTo(renewedAt.plusMillis(900));
+        E2e.assertOk(apisix.send(ClientRequest.get("/stale/data").cookie(old[0])), runner, "fiona");
+        clock.advanceTo(renewedAt.plusMillis(1500));
         assertRejected(apisix.send(ClientRequest.get("/stale/data").cookie(old[0])), "past stale_ttl 1");
         E2e.assertOk(apisix.send(withCookies("/stale/data", renewed[0])), runner, "fiona");
         E2e.assertOk(apisix.send(ClientRequest.get("/stale-default/data").cookie(old[1])), runner, "fiona");
         E2e.assertOk(apisix.send(withCookies("/stale-default/data", renewed[1])), runner, "fiona");
     }
 
-    private volatile long renewedAt;
-    private volatile boolean staleWindowMissed;
-
     /**
      * sticky_cookie_name: the first request's upstream already sees the sticky cookie; a renewal
      * (rolling_timeout 8: after 6 s) changes the session cookie and leaves the sticky one alone.
-     * The renewal is asked for at 7 s, well before the memory entry's own TTL (8 s) ends.
+     * The renewal is asked for at 7 s, before the memory entry's own TTL (8 s) ends.
      */
-    private void stickyAcrossRenewal(String storage) {
+    @ParameterizedTest
+    @ValueSource(strings = {"cookie", "memory"})
+    void stickyCookieIsUnchangedAcrossARenewal(String storage) {
         String base = "/sticky-" + storage;
-        Exchange[] holder = new Exchange[1];
-        long created = withinOneSecond(() -> holder[0] = apisix.send(ClientRequest.get(base + "/page").cookie("a=1")));
-        Exchange first = holder[0];
+        long created = E2e.midSecond(clock);
+        Exchange first = apisix.send(ClientRequest.get(base + "/page").cookie("a=1"));
         assertEquals(200, first.status(), why(first, runner));
         SetCookie sticky = E2e.setCookie(first, "route");
         assertNotNull(sticky, "a sticky cookie\n" + why(first, runner));
@@ -274,7 +216,7 @@ class ParityTimedIT {
         assertEquals(200, second.status(), why(second, runner));
         assertTrue(second.setCookies().isEmpty(), "nothing new\n" + why(second, runner));
 
-        E2e.sleepUntilEpochSecond(created + 7, 0.1);
+        E2e.at(clock, created + 7);
         Exchange renewal = apisix.send(withCookies(base + "/page", jar));
         assertEquals(200, renewal.status(), why(renewal, runner));
         SetCookie renewed = E2e.sessionSetCookie(renewal);
@@ -286,39 +228,6 @@ class ParityTimedIT {
         assertTrue(renewal.upstreamHeader("Cookie").contains("route=" + sticky.value()), why(renewal, runner));
         Exchange after = apisix.send(withCookies(base + "/page", jar));
         assertTrue(after.setCookies().isEmpty(), "the renewed session is used\n" + why(after, runner));
-    }
-
-    // ------------------------------------------------------------ tests
-
-    @Test
-    void rememberCookieRestoresTheSessionAfterItExpiredCookieStorage() throws Throwable {
-        await("remember-cookie");
-    }
-
-    @Test
-    void rememberCookieRestoresTheSessionAfterItExpiredMemoryStorage() throws Throwable {
-        await("remember-memory");
-    }
-
-    @Test
-    void rememberRollingAndAbsoluteTimeoutsEndTheRememberCookie() throws Throwable {
-        await("remember-timeouts");
-    }
-
-    @Test
-    void staleTtlBoundsThePreviousCookieAfterARenewal() throws Throwable {
-        await("stale");
-        assumeFalse(staleWindowMissed, "the machine was too slow to check stale_ttl inside its window");
-    }
-
-    @Test
-    void stickyCookieIsUnchangedAcrossARenewalCookieStorage() throws Throwable {
-        await("sticky-cookie");
-    }
-
-    @Test
-    void stickyCookieIsUnchangedAcrossARenewalMemoryStorage() throws Throwable {
-        await("sticky-memory");
         E2e.assertNoRunnerErrors(runner);
     }
 

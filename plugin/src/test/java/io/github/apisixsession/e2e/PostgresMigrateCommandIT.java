@@ -13,6 +13,8 @@ import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -51,6 +53,7 @@ class PostgresMigrateCommandIT {
     }
 
     @Test
+    @RequiresService(SharedPostgres.class)
     void migrateCommandThenRoutesWithMigrateFalse() throws Exception {
         PostgresTestDatabase pg = PostgresTestDatabase.get();
         String database = pg.createDatabase("migrate_cmd");
@@ -78,6 +81,7 @@ class PostgresMigrateCommandIT {
     }
 
     @Test
+    @RequiresService(SharedPostgres.class)
     void migrateFalseOnAnUnmigratedDatabaseRejectsTheConfNamingTheCommand() throws Exception {
         String database = PostgresTestDatabase.get().createDatabase("unmigrated");
         try (RunnerProcess runner = PostgresStorageIT.startRunner(); SimulatedApisix apisix = E2e.gateway(runner)) {

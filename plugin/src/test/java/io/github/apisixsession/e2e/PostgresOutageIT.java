@@ -12,7 +12,9 @@ import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
 import io.github.apisixsession.storage.postgres.testing.TcpProxy;
+import io.github.apisixsession.testing.RequiresService;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -24,14 +26,14 @@ import org.junit.jupiter.api.Test;
  * black-holes (accepted, never answered: the server hangs) and restores: the shared server itself
  * is never touched, and the faults are deterministic.
  *
- * <p>Expected: each request waits at most connect_timeout + query_timeout (1 s + 1 s here; the
- * assertions allow 6 s more for a loaded machine: they tell a bounded wait from a hang), answers
- * 503 with the storage error body, the runner stays up, and the session written before the fault
- * works once the database is back.
+ * <p>Expected: each request is answered by the runner itself, 503 with the storage error body (a
+ * runner stuck past the gateway's timeout would get the gateway's own 503), the runner's log
+ * shows what ended the calls (the pool's connect_timeout for a hanging database; how long they
+ * took is not asserted), the runner stays up, and the session written before the fault works once
+ * the database is back.
  */
+@RequiresService(SharedPostgres.class)
 class PostgresOutageIT {
-
-    private static final double BOUND_SECONDS = 2 + 6;
 
     private String database;
     private TcpProxy proxy;
@@ -55,13 +57,10 @@ class PostgresOutageIT {
                 "connect_timeout", 1, "query_timeout", 1, "pool_size", 4);
     }
 
-    private static Exchange timed503(SimulatedApisix apisix, RunnerProcess runner, ClientRequest request) {
-        long t0 = System.nanoTime();
+    private static Exchange unavailable(SimulatedApisix apisix, RunnerProcess runner, ClientRequest request) {
         Exchange ex = apisix.send(request);
-        double seconds = (System.nanoTime() - t0) / 1e9;
         assertEquals(503, ex.status(), why(ex, runner));
         assertTrue(ex.body().contains("session storage unavailable"), why(ex, runner));
-        assertTrue(seconds < BOUND_SECONDS, "answered after " + seconds + " s, bound " + BOUND_SECONDS + "\n" + why(ex, runner));
         assertTrue(runner.isAlive(), "the runner stays up");
         return ex;
     }
@@ -74,9 +73,9 @@ class PostgresOutageIT {
             assertIdentity(apisix.send(withCookies("/pg/data", jar)), runner, "fiona");
 
             proxy.cut();
-            timed503(apisix, runner, withCookies("/pg/data", jar));
-            timed503(apisix, runner, ClientRequest.get("/pg/login").apikey(E2e.FIONA_KEY));
-            timed503(apisix, runner, withCookies("/pg/data", jar));
+            unavailable(apisix, runner, withCookies("/pg/data", jar));
+            unavailable(apisix, runner, ClientRequest.get("/pg/login").apikey(E2e.FIONA_KEY));
+            unavailable(apisix, runner, withCookies("/pg/data", jar));
 
             proxy.restore();
             Exchange after = apisix.send(withCookies("/pg/data", jar));
@@ -92,9 +91,12 @@ class PostgresOutageIT {
             apisix.route(E2e.apisixRoute("/pg/*", "storage", "postgres", "postgres", viaProxy(), "reject_status", 401));
             CookieJar jar = E2e.login(apisix, runner, "/pg/login");
 
+            int mark = runner.logs().length();
             proxy.blackhole();
-            timed503(apisix, runner, withCookies("/pg/data", jar));
-            timed503(apisix, runner, withCookies("/pg/data", jar));
+            unavailable(apisix, runner, withCookies("/pg/data", jar));
+            unavailable(apisix, runner, withCookies("/pg/data", jar));
+            String since = runner.logs().substring(mark);
+            assertTrue(since.contains("timed out"), "the hanging calls were ended by the timeouts\n" + since);
 
             proxy.restore();
             // a pooled connection torn by the hang may fail one more request before it is replaced
@@ -116,11 +118,9 @@ class PostgresOutageIT {
         proxy.cut();
         try (RunnerProcess runner = PostgresStorageIT.startRunner(); SimulatedApisix apisix = E2e.gateway(runner)) {
             apisix.route(E2e.apisixRoute("/pg/*", "storage", "postgres", "postgres", viaProxy(), "reject_status", 401));
-            long t0 = System.nanoTime();
             Exchange down = apisix.send(ClientRequest.get("/pg/login").apikey(E2e.FIONA_KEY));
-            double seconds = (System.nanoTime() - t0) / 1e9;
             assertEquals(503, down.status(), "the storage cannot start (migration needs the database)\n" + why(down, runner));
-            assertTrue(seconds < BOUND_SECONDS, "answered after " + seconds + " s");
+            assertTrue(runner.logs().contains("refused"), "refused at once, nothing waited for\n" + runner.logs());
             assertTrue(runner.isAlive());
 
             proxy.restore();

@@ -9,12 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -29,6 +32,7 @@ import org.junit.jupiter.api.Test;
  * two runners, kept across a restart, renewed with stale_ttl, deleted at logout. Each test has a
  * fresh database. The static helpers serve the other Postgres*IT classes.
  */
+@RequiresService(SharedPostgres.class)
 class PostgresStorageIT {
 
     static final String PASSWORD_VARIABLE = "SESSION_TEST_PG_PASSWORD";
@@ -64,12 +68,17 @@ class PostgresStorageIT {
 
     /** A runner that can read the test database's password, if it has one. */
     static RunnerProcess startRunner() {
+        return E2e.start(runner());
+    }
+
+    /** {@link E2e#runner()} with the test database's password in {@code PASSWORD_VARIABLE}. */
+    static RunnerProcess.Builder runner() {
         RunnerProcess.Builder b = E2e.runner();
         String pw = PostgresTestDatabase.get().password();
         if (pw != null) {
             b.env(PASSWORD_VARIABLE, pw);
         }
-        return E2e.start(b);
+        return b;
     }
 
     static long count(String database, String sql, Object... args) throws SQLException {
@@ -135,29 +144,17 @@ class PostgresStorageIT {
 
     @Test
     void renewalWritesANewRowAndShortensTheOldOneToStaleTtl() throws Exception {
-        try (RunnerProcess runner = startRunner(); SimulatedApisix apisix = E2e.gateway(runner)) {
-            // renewal past 75% of rolling_timeout (6 s of 8); with stale_ttl 0 the old row ends at
-            // once, which shows the shortening (a positive stale_ttl would leave it the ~1 s it has)
+        try (ClockFile clock = ClockFile.create(); RunnerProcess runner = E2e.start(runner().clock(clock));
+             SimulatedApisix apisix = E2e.gateway(runner)) {
+            // renewal past 75% of rolling_timeout (6 s of 8, in whole seconds); with stale_ttl 0 the
+            // old row ends at once, which shows the shortening (its own ttl, in the database's real
+            // time, still has about 8 s left: the runner's clock moved, the database's did not)
             apisix.route(E2e.apisixRoute("/pg/*", "storage", "postgres", "postgres", postgres(database),
                     "reject_status", 401, "rolling_timeout", 8, "stale_ttl", 0, "touch_threshold", 0));
-            // the storage, the JVM and both confs (fiona's and anon's) are warm before timing
-            E2e.login(apisix, runner, "/pg/warm-up");
-            apisix.send(ClientRequest.get("/pg/warm-up"));
-            // cookie times are whole seconds: a renewal needs more than 6 whole seconds, the cookie
-            // dies after 8, and the row lives 8 s from the write. Log in mid-second s, ask at s+7.1.
-            CookieJar old;
-            long second;
-            while (true) {
-                update(database, "DELETE FROM public.apisix_sessions"); // only the timed session's rows below
-                second = System.currentTimeMillis() / 1000 + 1;
-                E2e.sleepUntilEpochSecond(second, 0.45);
-                old = E2e.login(apisix, runner, "/pg/login");
-                if (System.currentTimeMillis() / 1000 == second) {
-                    break;
-                }
-            }
+            long second = E2e.midSecond(clock);
+            CookieJar old = E2e.login(apisix, runner, "/pg/login");
             CookieJar keep = new CookieJar().put("session", old.get("session"));
-            E2e.sleepUntilEpochSecond(second + 7, 0.1);
+            E2e.at(clock, second + 7);
             Exchange renewed = apisix.send(withCookies("/pg/data", old));
             assertIdentity(renewed, runner, "fiona");
             SetCookie sc = E2e.sessionSetCookie(renewed);
@@ -167,7 +164,7 @@ class PostgresStorageIT {
             assertEquals(2, count(database, "SELECT count(*) FROM public.apisix_sessions"),
                     "the renewed session's row and its successor's");
             assertEquals(1, sessionRows(database),
-                    "the renewed row ended (stale_ttl 0) though its own ttl had about a second left");
+                    "the renewed row ended (stale_ttl 0) though its own ttl had seconds left");
             Exchange stale = apisix.send(withCookies("/pg/data", keep));
             assertEquals(401, stale.status(), "the old cookie is past its stale_ttl\n" + why(stale, runner));
             CookieJar fresh = new CookieJar().update(renewed.response());

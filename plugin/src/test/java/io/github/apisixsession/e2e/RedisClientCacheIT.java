@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
@@ -15,6 +16,7 @@ import io.github.apisixsession.simulator.SimulatedApisix;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,14 +59,17 @@ class RedisClientCacheIT {
     private TestRedisServer redis;
     private final List<RunnerProcess> runners = new ArrayList<>();
     private final List<SimulatedApisix> gateways = new ArrayList<>();
+    /** The runners' shared time: the renewal test moves it instead of waiting. */
+    private ClockFile clock;
     private Path dir;
 
     @BeforeAll
     void start() throws Exception {
         redis = TestRedisServer.start("redis-cache-it");
         dir = Files.createTempDirectory("redis-cache-it-");
+        clock = ClockFile.create();
         for (int i = 0; i < RUNNERS; i++) {
-            RunnerProcess runner = E2e.start();
+            RunnerProcess runner = E2e.start(E2e.runner().clock(clock));
             SimulatedApisix gateway = E2e.gateway(runner);
             gateway.route(E2e.apisixRoute("/app/*", appConf()));
             // the first runner renews after 12 s; on the others a session lives an hour
@@ -90,6 +95,9 @@ class RedisClientCacheIT {
         }
         if (redis != null) {
             redis.close();
+        }
+        if (clock != null) {
+            clock.close();
         }
     }
 
@@ -254,20 +262,11 @@ class RedisClientCacheIT {
     @Test
     @Order(4)
     void aRenewalOnOneRunnerEndsTheOldSessionOnTheOthers() {
-        CookieJar jar;
-        long created;
-        while (true) {
-            long before = Instant.now().getEpochSecond();
-            jar = E2e.login(gateways.get(1), runners.get(1), "/roll/login");
-            created = Instant.now().getEpochSecond();
-            if (before == created) {
-                break;
-            }
-        }
+        CookieJar jar = E2e.login(gateways.get(1), runners.get(1), "/roll/login");
         String old = jar.cookieHeader();
         warm(1, "/roll/data", old);
         warm(2, "/roll/data", old);
-        E2e.sleepUntilEpochSecond(created + 13, 0.1);
+        clock.advance(Duration.ofSeconds(13)); // the runners' time: Redis keeps its TTLs in real time
 
         Exchange renewal = gateways.get(0).send(withCookies("/roll/data", jar));
         E2e.assertIdentity(renewal, runners.get(0), "fiona");

@@ -11,9 +11,10 @@ import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import io.github.apisixsession.testing.RedisBinaries;
+import io.github.apisixsession.testing.RequiresService;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -25,18 +26,19 @@ import redis.clients.jedis.Jedis;
 
 /**
  * Redis down and back, through the runner: while a test-owned {@code redis-server} is paused
- * (SIGSTOP) or stopped, requests get the route's {@code storage_error_status} (503) with a JSON
- * reason within the configured timeouts; the runner stays up, and once Redis is back the same
- * cookie works again: nothing written before the outage is lost (the stop/restart keeps its
- * append-only file).
+ * (SIGSTOP) or stopped, requests get the route's {@code storage_error_status} (503) with the
+ * runner's JSON reason (not the gateway's own 503 after its timeout), the runner's log shows what
+ * ended the calls (the read timeout for a paused Redis, a refused connection for a stopped one; how
+ * long they took is not asserted), the runner stays up, and once Redis is back the same cookie
+ * works again: nothing written before the outage is lost (the stop/restart keeps its append-only
+ * file).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@RequiresService(RedisBinaries.class)
 class RedisOutageIT {
     /** Long enough that a loaded machine does not time out a healthy Redis. */
     private static final int TIMEOUT_MS = 800;
-    /** connect + read + pool wait, plus a generous margin for a loaded CI machine. */
-    private static final long BOUND_MS = 3L * TIMEOUT_MS + 1500;
 
     private TestRedisServer redis;
     private RunnerProcess runner;
@@ -62,22 +64,26 @@ class RedisOutageIT {
         }
     }
 
-    /** Each request during the outage: 503, a JSON reason, the upstream not called, a bounded wait. */
+    /** Each request during the outage: the runner's own 503 with a JSON reason, the upstream not called. */
     private void assertUnavailable(ClientRequest request) {
-        long start = System.nanoTime();
         Exchange ex = apisix.send(request);
-        long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertEquals(503, ex.status(), why(ex, runner));
         assertEquals("{\"message\":\"session storage unavailable\"}", ex.body(), why(ex, runner));
         assertTrue(ex.header("Content-Type").startsWith("application/json"), why(ex, runner));
         assertTrue(!ex.upstreamCalled(), "the upstream is not called");
-        assertTrue(took < BOUND_MS, "the request waited " + took + " ms (bound " + BOUND_MS + ")");
+    }
+
+    /** The runner's log since {@code mark} names {@code cause} as what ended the storage calls. */
+    private void assertEndedBy(int mark, String cause) {
+        String since = runner.logs().substring(mark);
+        assertTrue(since.contains(cause), "the calls were ended by " + cause + "\n" + since);
     }
 
     @Test
     @Order(1)
     void pausedRedisAnswers503AndTheSessionWorksAgainAfter() throws Exception {
         assertIdentity(apisix.send(withCookies("/app/data", jar)), runner, "fiona");
+        int mark = runner.logs().length();
         redis.signal("STOP");
         try {
             for (int i = 0; i < 3; i++) {
@@ -85,6 +91,7 @@ class RedisOutageIT {
             }
             assertUnavailable(ClientRequest.get("/app/login").apikey(E2e.FIONA_KEY));
             assertTrue(runner.isAlive(), "the runner stays up");
+            assertEndedBy(mark, "SocketTimeoutException: Read timed out");
         } finally {
             redis.signal("CONT");
         }
@@ -102,10 +109,12 @@ class RedisOutageIT {
             // the connection drops as it exits
         }
         redis.awaitExit();
+        int mark = runner.logs().length();
         for (int i = 0; i < 3; i++) {
             assertUnavailable(withCookies("/app/data", jar));
         }
         assertTrue(runner.isAlive(), "the runner stays up");
+        assertEndedBy(mark, "Failed to connect");
 
         redis.start();
         Exchange back = apisix.send(withCookies("/app/data", jar));

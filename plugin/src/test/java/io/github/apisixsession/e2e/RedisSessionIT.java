@@ -9,10 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import io.github.apisixsession.simulator.ClientRequest;
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.KeyAuth;
@@ -21,11 +20,12 @@ import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.UpstreamResponse;
 import io.github.apisixsession.simulator.SetCookie;
 import io.github.apisixsession.simulator.SimulatedApisix;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Map;
@@ -42,29 +42,20 @@ import redis.clients.jedis.JedisPooled;
  * all checked in Redis too. Each route uses its own random key prefix on the shared server.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@RequiresService(SharedRedis.class)
 class RedisSessionIT {
-    static final String HOST = System.getenv().getOrDefault("REDIS_HOST", "127.0.0.1");
-    static final int PORT = Integer.parseInt(System.getenv().getOrDefault("REDIS_PORT", "6379"));
 
     private final String prefix = "e2e-" + UUID.randomUUID();
+    private ClockFile clock;
     private RunnerProcess runner;
     private SimulatedApisix apisix;
     private JedisPooled redis;
 
     @BeforeAll
     void start() {
-        redis = new JedisPooled(HOST, PORT);
-        try {
-            redis.ping();
-        } catch (RuntimeException e) {
-            redis.close();
-            String msg = "no Redis at " + HOST + ":" + PORT + " (bash .ci/run starts one)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(msg);
-            }
-            abort(msg);
-        }
-        runner = E2e.start();
+        redis = new JedisPooled(SharedRedis.HOST, SharedRedis.PORT);
+        clock = ClockFile.create();
+        runner = E2e.start(E2e.runner().clock(clock));
         apisix = E2e.gateway(runner);
         apisix.route(E2e.apisixRoute("/redis/*", "storage", "redis", "reject_status", 401,
                 "redis", redisConf(prefix + "-a")));
@@ -90,8 +81,8 @@ class RedisSessionIT {
             @SuppressWarnings("unchecked")
             Map<String, Object> redisConf = (Map<String, Object>) conf.get("redis");
             assertEquals("$env://REDIS_PASSWORD", redisConf.remove("password"));
-            redisConf.put("host", HOST);
-            redisConf.put("port", PORT);
+            redisConf.put("host", SharedRedis.HOST);
+            redisConf.put("port", SharedRedis.PORT);
             redisConf.put("prefix", prefix + "-x");
             return E2e.json(conf);
         } catch (IOException e) {
@@ -100,7 +91,7 @@ class RedisSessionIT {
     }
 
     private static Map<String, Object> redisConf(String prefix) {
-        return Map.of("host", HOST, "port", PORT, "prefix", prefix);
+        return Map.of("host", SharedRedis.HOST, "port", SharedRedis.PORT, "prefix", prefix);
     }
 
     @AfterAll
@@ -110,6 +101,9 @@ class RedisSessionIT {
         }
         if (runner != null) {
             runner.close();
+        }
+        if (clock != null) {
+            clock.close();
         }
         if (redis != null) {
             for (String k : redis.keys(prefix + "-*")) {
@@ -173,27 +167,20 @@ class RedisSessionIT {
     }
 
     /**
-     * rolling_timeout 16: at 13 whole seconds (more than ceil(0.75 × 16) = 12) a new id is issued;
-     * the old key, which had about 3 s left, is cut to stale_ttl (1 s).
+     * rolling_timeout 16: at 13 whole seconds (more than ceil(0.75 × 16) = 12) of the runner's clock
+     * a new id is issued; the old key, which Redis (in its own real time) still keeps for about
+     * 16 s, is cut to stale_ttl (1 s).
      */
     @Test
     void renewalWritesANewKeyAndShortensTheOldOne() {
         String p = prefix + "-r";
-        CookieJar jar;
-        long created;
-        while (true) {
-            long before = Instant.now().getEpochSecond();
-            jar = E2e.login(apisix, runner, "/roll/login");
-            created = Instant.now().getEpochSecond();
-            if (before == created) {
-                break;
-            }
-        }
+        long created = E2e.midSecond(clock);
+        CookieJar jar = E2e.login(apisix, runner, "/roll/login");
         String oldKey = redisKey(p, jar.get("session"));
         long firstTtl = redis.pttl(oldKey);
         assertTrue(firstTtl > 14_000 && firstTtl <= 16_000, "stored for rolling_timeout: PTTL " + firstTtl);
         String oldCookie = jar.cookieHeader();
-        E2e.sleepUntilEpochSecond(created + 13, 0.1);
+        E2e.at(clock, created + 13);
 
         Exchange ex = apisix.send(withCookies("/roll/data", jar));
         long renewedAt = System.nanoTime();
@@ -204,7 +191,7 @@ class RedisSessionIT {
         jar.update(ex.response());
         String newKey = redisKey(p, jar.get("session"));
         assertNotEquals(oldKey, newKey);
-        // about 3 s were left; stale_ttl cut it to 1 s (-2: already gone, which only the cut explains)
+        // about 16 s were left; stale_ttl cut it to 1 s (-2: already gone, which only the cut explains)
         assertTrue(oldTtl <= 1000, "old key shortened to stale_ttl: PTTL " + oldTtl);
         long newTtl = redis.pttl(newKey);
         assertTrue(newTtl > 10_000, "the new key has the full rolling_timeout: PTTL " + newTtl);

@@ -7,13 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
 
+import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,12 +38,18 @@ import redis.clients.jedis.JedisPooled;
  * before a kill opens again after it, and sessions renewed (new id, rolling_timeout) just before the
  * first kill hold too.
  */
+@RequiresService({SharedRedis.class, SharedPostgres.class})
 class RunnerKillIT {
 
     static final int SESSIONS_PER_STORAGE = Integer.getInteger("kill.sessions", 50);
     static final int LOAD_THREADS = 4;
-    /** Renewal happens after 0.75 × this (whole seconds, strictly: 24 s after the login). */
-    static final int ROLLING_TIMEOUT = 30;
+    /**
+     * Renewal happens after 0.75 × this (whole seconds, strictly: 91 s after the login, on the
+     * runner's clock, which the test moves). Long, because Redis and PostgreSQL keep the rows this
+     * long in real time: on a loaded machine the renewals and both kills must fit in it.
+     */
+    static final int ROLLING_TIMEOUT = 120;
+    static final int RENEWAL_SECONDS = (ROLLING_TIMEOUT * 3 + 3) / 4 + 1;
     static final String[] STORAGES = {"cookie", "redis", "pg"};
 
     record Session(String storage, CookieJar jar) {
@@ -53,20 +62,14 @@ class RunnerKillIT {
     @Test
     void sessionsInEveryStorageSurviveTwoKillsUnderLoad() throws Exception {
         String redisPrefix = "kill-" + UUID.randomUUID();
-        JedisPooled redis = new JedisPooled(RedisSessionIT.HOST, RedisSessionIT.PORT);
-        try {
-            redis.ping();
-        } catch (RuntimeException e) {
-            redis.close();
-            String msg = "no Redis at " + RedisSessionIT.HOST + ":" + RedisSessionIT.PORT + " (bash .ci/run starts one)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(msg);
-            }
-            abort(msg);
-        }
+        JedisPooled redis = new JedisPooled(SharedRedis.HOST, SharedRedis.PORT);
         String database = PostgresTestDatabase.get().createDatabase("kill");
-        try (RunnerProcess runner = PostgresStorageIT.startRunner(); SimulatedApisix apisix = E2e.gateway(runner)) {
-            Map<String, Object> redisConf = Map.of("host", RedisSessionIT.HOST, "port", RedisSessionIT.PORT,
+        // the runner's time is the test's: the rolling sessions are renewed by moving it, and the
+        // restarted process reads the same file, as a real restart keeps the wall clock
+        try (ClockFile clock = ClockFile.create();
+             RunnerProcess runner = E2e.start(PostgresStorageIT.runner().clock(clock));
+             SimulatedApisix apisix = E2e.gateway(runner)) {
+            Map<String, Object> redisConf = Map.of("host", SharedRedis.HOST, "port", SharedRedis.PORT,
                     "prefix", redisPrefix);
             for (boolean rolling : new boolean[] {false, true}) {
                 String suffix = rolling ? "-roll" : "";
@@ -86,12 +89,12 @@ class RunnerKillIT {
             }
             // logged in last: each is renewed 0.75 × rolling_timeout after its own login, right before the kill
             List<Session> renewing = new ArrayList<>();
-            List<Long> loggedInAt = new ArrayList<>();
             Map<Session, Long> renewedAt = new java.util.IdentityHashMap<>();
+            long rollingLogin = E2e.midSecond(clock);
+            long rollingLoginNanos = System.nanoTime();
             for (String storage : STORAGES) {
                 for (int i = 0; i < 5; i++) {
                     renewing.add(new Session(storage, E2e.login(apisix, runner, "/" + storage + "-roll/login")));
-                    loggedInAt.add(System.nanoTime());
                 }
             }
 
@@ -135,15 +138,16 @@ class RunnerKillIT {
             List<String> figures = new ArrayList<>();
             for (int kill = 1; kill <= 2; kill++) {
                 if (kill == 1) {
-                    // renew the rolling sessions just before the kill: past 0.75 × rolling_timeout
-                    // (in whole seconds, strictly), i.e. 0.75 × rolling_timeout + 2 s after each one's login
-                    for (int i = 0; i < renewing.size(); i++) {
-                        Session s = renewing.get(i);
-                        E2e.sleepSeconds(Math.max(0,
-                                0.75 * ROLLING_TIMEOUT + 2 - (System.nanoTime() - loggedInAt.get(i)) / 1e9));
+                    // renew the rolling sessions just before the kill: more than ceil(0.75 ×
+                    // rolling_timeout) whole seconds after their login
+                    E2e.at(clock, rollingLogin + RENEWAL_SECONDS);
+                    for (Session s : renewing) {
                         String old = s.jar().get("session");
                         Exchange ex = apisix.send(withCookies("/" + s.storage() + "-roll/data", s.jar()));
-                        E2e.assertIdentity(ex, runner, "fiona");
+                        // Redis and PostgreSQL count the rows' rolling_timeout in real time: the renewal must come sooner
+                        assertEquals("fiona", ex.upstreamHeader("X-Consumer-Username"), String.format(
+                                "renewal %.1f s (real time) after the logins%n%s",
+                                (System.nanoTime() - rollingLoginNanos) / 1e9, why(ex, runner)));
                         s.jar().update(ex.response());
                         renewedAt.put(s, System.nanoTime());
                         assertFalse(old.equals(s.jar().get("session")), "renewed: a new cookie\n" + why(ex, runner));

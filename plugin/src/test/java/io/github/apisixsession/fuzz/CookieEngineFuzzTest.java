@@ -17,8 +17,9 @@ import java.util.Map;
  * character of the expanded text, the authenticated bytes included.
  *
  * <p>Oracle: nothing but a refusal with the route's status (401) or alice's session comes back, no
- * exception escapes, and alice's session opens only when the cookies, as the engine's parser reads
- * them (first name wins, trimmed, one pair of quotes removed), are exactly her genuine cookie.
+ * exception escapes, and alice's session opens exactly when the cookies, as the engine's parser
+ * reads them (first name wins, trimmed, one pair of quotes removed), are her genuine cookie: only
+ * then, and then always.
  */
 class CookieEngineFuzzTest {
 
@@ -44,6 +45,9 @@ class CookieEngineFuzzTest {
         if (subject == null) {
             if (!HostileEngine.refused(d)) {
                 throw new AssertionError("neither a session nor a 401: " + d);
+            }
+            if (genuine) {
+                throw new AssertionError("GENUINE REFUSED: alice's real cookie did not open: " + headers);
             }
         } else if (!genuine || !subject.equals("alice")) {
             throw new AssertionError("FORGERY: session of " + subject + " opened by " + headers);

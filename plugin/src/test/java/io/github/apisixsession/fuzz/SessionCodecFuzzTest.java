@@ -20,7 +20,8 @@ import java.util.Map;
  * <p>Oracle: only {@link SessionCodecException} is thrown, and a value decrypts only when its
  * 110-character header is a genuine one and the payload it hands to {@code decrypt} is that
  * session's genuine payload (the codec reads like lua-resty-session: header from the start,
- * payload from the end; the engine adds the exact-length check, see CookieEngineFuzzTest).
+ * payload from the end; the engine adds the exact-length check, see CookieEngineFuzzTest). A
+ * genuine cookie, unchanged, always decrypts.
  */
 class SessionCodecFuzzTest {
 
@@ -43,7 +44,10 @@ class SessionCodecFuzzTest {
             SessionCodec.Verified verified = CODEC.verifyHeader(value, false, remember, TIMEOUTS, T0 + 1);
             payload = CookieChunker.join("session", value, verified.header().dataSize(), CHUNKS::get);
             plain = CODEC.decrypt(verified, payload, KeyDerivation.HKDF);
-        } catch (SessionCodecException expected) {
+        } catch (SessionCodecException refused) {
+            if (value.equals(Genuine.COOKIE_VALUE) || value.equals(Genuine.CHUNKS.get(0).value())) {
+                throw new AssertionError("GENUINE REFUSED: the codec refused a real cookie: " + refused.getMessage());
+            }
             return;
         }
         String header = value.substring(0, 110);

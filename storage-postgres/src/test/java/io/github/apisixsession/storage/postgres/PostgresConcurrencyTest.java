@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage.Renewal;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,6 +27,7 @@ import org.junit.jupiter.api.Test;
  * Two runners (two storages, two pools) on one database: concurrent renewals of the same session,
  * concurrent writes of the same key, renewals racing the cleanup.
  */
+@RequiresService(SharedPostgres.class)
 class PostgresConcurrencyTest {
 
     private static PostgresSessionStorage a;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.contract.SessionStorageContract;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -14,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * The contract again with another schema and table prefix: the generated jOOQ classes name
  * {@code public.apisix_*}, and the render mapping must send every query to the configured tables.
  */
+@RequiresService(SharedPostgres.class)
 class PostgresCustomSchemaContractTest extends SessionStorageContract {
 
     private static PostgresSessionStorage storage;

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionMetadata.Entry;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Metadata rows beyond the contract: replacement, cascade on delete, duplicates, the index path. */
+@RequiresService(SharedPostgres.class)
 class PostgresMetadataTest {
 
     private static PostgresSessionStorage storage;

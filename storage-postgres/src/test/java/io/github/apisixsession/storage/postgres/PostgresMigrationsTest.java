@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.zaxxer.hikari.HikariDataSource;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +23,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Flyway over migrations/: from an empty database, re-runs, custom names, races, migrate: false. */
+@RequiresService(SharedPostgres.class)
 class PostgresMigrationsTest {
 
     private String database;

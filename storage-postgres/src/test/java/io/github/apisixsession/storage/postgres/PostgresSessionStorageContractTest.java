@@ -2,11 +2,14 @@ package io.github.apisixsession.storage.postgres;
 
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.contract.SessionStorageContract;
+import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
+import io.github.apisixsession.testing.RequiresService;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
 /** The SPI contract against a real PostgreSQL, default schema and table names, in real time. */
+@RequiresService(SharedPostgres.class)
 class PostgresSessionStorageContractTest extends SessionStorageContract {
 
     private static PostgresSessionStorage storage;

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.apisixsession.testing.RedisBinaries;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.DefaultJedisClientConfig;
@@ -74,9 +77,9 @@ class JedisBuiltInCacheProbeTest {
         return major > 7 || major == 7 && Integer.parseInt(v[1]) >= 4;
     }
 
+    @RequiresService(SharedRedis.class)
     @Test
     void refusesTheRedisHere() {
-        LocalRedis.require();
         String version;
         try (Jedis raw = new Jedis(LocalRedis.HOST, LocalRedis.PORT)) {
             version = raw.info("server").lines().filter(l -> l.startsWith("redis_version:"))
@@ -92,9 +95,9 @@ class JedisBuiltInCacheProbeTest {
         assertTrue(String.valueOf(e.getMessage()).contains("Redis 7.4"), "Redis " + version + ": " + e.getMessage());
     }
 
+    @RequiresService(RedisBinaries.class)
     @Test
     void servesAValueARestartedServerNoLongerHas() throws Exception {
-        LocalRedis.requireBinaries();
         redis = RedisProcess.launch(); // no persistence: a restart loses every key
         CompatibleCache cache = new CompatibleCache();
         cached = new JedisPooled(new HostAndPort("127.0.0.1", redis.port()), resp3(), cache);
@@ -111,9 +114,9 @@ class JedisBuiltInCacheProbeTest {
         assertEquals("before", cached.get("k"), "Jedis' cache still answers with the lost value");
     }
 
+    @RequiresService(RedisBinaries.class)
     @Test
     void servesAValuePastItsTtl() throws Exception {
-        LocalRedis.requireBinaries();
         redis = RedisProcess.launch("--enable-debug-command", "yes");
         assertEquals("+OK", redis.command("DEBUG", "SET-ACTIVE-EXPIRE", "0"));
         CompatibleCache cache = new CompatibleCache();

@@ -1,8 +1,6 @@
 package io.github.apisixsession.storage.redis;
 
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.abort;
-
+import io.github.apisixsession.testing.SharedRedis;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -10,52 +8,21 @@ import java.util.UUID;
 import redis.clients.jedis.JedisPooled;
 
 /**
- * The Redis the storage tests use: {@code REDIS_HOST}/{@code REDIS_PORT} (default the server on
- * 127.0.0.1:6379 that {@code .ci/run} starts).
+ * Settings and clients for the Redis the storage tests use, {@link SharedRedis}
+ * ({@code REDIS_HOST}/{@code REDIS_PORT}, default the server on 127.0.0.1:6379 that
+ * {@code .ci/run} starts); tests that use it say so with {@code @RequiresService(SharedRedis.class)}.
  *
  * <p>No Testcontainers: the machines this project runs on have no Docker engine, and a code path
- * that never runs here is not worth carrying; the server binaries are Debian's. When the server
- * is unreachable the test fails under {@code CI=true} and is skipped otherwise.
+ * that never runs here is not worth carrying; the server binaries are Debian's.
  *
  * <p>The server is shared: every test works under its own random key prefix and never flushes.
  */
 final class LocalRedis {
 
-    static final String HOST = System.getenv().getOrDefault("REDIS_HOST", "127.0.0.1");
-    static final int PORT = Integer.parseInt(System.getenv().getOrDefault("REDIS_PORT", "6379"));
-
-    private static Boolean reachable;
+    static final String HOST = SharedRedis.HOST;
+    static final int PORT = SharedRedis.PORT;
 
     private LocalRedis() {
-    }
-
-    /** Fails (CI) or skips (elsewhere) the calling test when the server does not answer. */
-    static synchronized void require() {
-        if (reachable == null) {
-            try (JedisPooled j = new JedisPooled(HOST, PORT)) {
-                reachable = "PONG".equals(j.ping());
-            } catch (RuntimeException e) {
-                reachable = false;
-            }
-        }
-        if (!reachable) {
-            String msg = "no Redis at " + HOST + ":" + PORT + " (start one, e.g. bash .ci/run, or set REDIS_HOST/REDIS_PORT)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(msg);
-            }
-            abort(msg);
-        }
-    }
-
-    /** Like {@link #require} for tests that start their own {@code redis-server}. */
-    static void requireBinaries() {
-        if (!RedisProcess.available()) {
-            String msg = "redis-server is not installed (apt-get install redis-server)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                fail(msg);
-            }
-            abort(msg);
-        }
     }
 
     static String uniquePrefix() {

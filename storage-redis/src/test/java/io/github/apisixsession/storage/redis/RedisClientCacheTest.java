@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.SessionStorage.Renewal;
+import io.github.apisixsession.testing.RedisBinaries;
+import io.github.apisixsession.testing.RequiresService;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -20,7 +22,6 @@ import java.util.Objects;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
 
@@ -30,6 +31,7 @@ import redis.clients.jedis.Jedis;
  * invalidation connection, a hung or restarted server, or the key's TTL. Two storages on one
  * server play two runners; a raw connection plays an operator.
  */
+@RequiresService(RedisBinaries.class)
 class RedisClientCacheTest {
 
     private static final Duration HOUR = Duration.ofHours(1);
@@ -37,11 +39,6 @@ class RedisClientCacheTest {
     private RedisProcess redis;
     private Jedis admin;
     private final List<RedisSessionStorage> storages = new ArrayList<>();
-
-    @BeforeEach
-    void start() {
-        LocalRedis.requireBinaries();
-    }
 
     @AfterEach
     void stop() {

@@ -9,6 +9,8 @@ import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.contract.SessionStorageContract;
+import io.github.apisixsession.testing.RedisBinaries;
+import io.github.apisixsession.testing.RequiresService;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashSet;
@@ -27,6 +29,7 @@ import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.util.JedisClusterCRC16;
 
 /** The contract against a real three-master Redis Cluster: keys of one session spread over slots. */
+@RequiresService(RedisBinaries.class)
 class RedisClusterContractTest extends SessionStorageContract {
 
     private static RedisTopologies.Cluster cluster;
@@ -34,7 +37,6 @@ class RedisClusterContractTest extends SessionStorageContract {
 
     @BeforeAll
     static void startCluster() throws Exception {
-        LocalRedis.requireBinaries();
         cluster = new RedisTopologies.Cluster();
     }
 

@@ -52,20 +52,6 @@ final class RedisProcess implements AutoCloseable {
         return r;
     }
 
-    /** Whether {@code redis-server} is on the PATH. */
-    static boolean available() {
-        try {
-            Process p = new ProcessBuilder("redis-server", "--version").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
     /** Starts a server; {@code args} are extra {@code redis-server} options, e.g. {@code --appendonly yes}. */
     static RedisProcess launch(String... args) throws IOException {
         Path dir = Files.createTempDirectory("redis-test-");

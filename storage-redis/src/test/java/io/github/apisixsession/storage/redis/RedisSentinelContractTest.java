@@ -10,6 +10,8 @@ import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.storage.contract.SessionStorageContract;
+import io.github.apisixsession.testing.RedisBinaries;
+import io.github.apisixsession.testing.RequiresService;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -30,6 +32,7 @@ import redis.clients.jedis.Jedis;
  * sessions written before it are read from the promoted replica.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@RequiresService(RedisBinaries.class)
 class RedisSentinelContractTest extends SessionStorageContract {
 
     private static RedisTopologies.Sentinel topology;
@@ -37,7 +40,6 @@ class RedisSentinelContractTest extends SessionStorageContract {
 
     @BeforeAll
     static void startTopology() throws Exception {
-        LocalRedis.requireBinaries();
         topology = new RedisTopologies.Sentinel("sessions");
     }
 

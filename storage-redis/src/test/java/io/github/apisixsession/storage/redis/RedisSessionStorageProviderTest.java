@@ -12,6 +12,9 @@ import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageConfigException;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.testing.RedisBinaries;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -187,8 +190,8 @@ class RedisSessionStorageProviderTest {
     }
 
     @Test
+    @RequiresService(SharedRedis.class)
     void wrongPasswordIsAStorageExceptionWithoutThePassword() throws Exception {
-        LocalRedis.require();
         StorageConfig config = StorageConfig.of("redis", LocalRedis.config("password", "not-the-password-42"));
         try (SessionStorage storage = provider.create(config, StorageContext.system())) {
             StorageException e = assertThrows(StorageException.class, () -> storage.get("session:x"));
@@ -197,8 +200,8 @@ class RedisSessionStorageProviderTest {
     }
 
     @Test
+    @RequiresService(SharedRedis.class)
     void createdStorageWorksAgainstTheLocalRedis() throws Exception {
-        LocalRedis.require();
         StorageConfig config = StorageConfig.of("redis", LocalRedis.config("prefix", LocalRedis.uniquePrefix()));
         provider.validate(config);
         try (SessionStorage s = provider.create(config, StorageContext.system())) {
@@ -210,8 +213,8 @@ class RedisSessionStorageProviderTest {
     }
 
     @Test
+    @RequiresService(RedisBinaries.class)
     void unixSocketAndDatabase() throws Exception {
-        LocalRedis.requireBinaries();
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("redis-sock-");
         String sock = dir.resolve("redis.sock").toString();
         try (RedisProcess redis = RedisProcess.launch("--unixsocket", sock, "--unixsocketperm", "700")) {

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage.Renewal;
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.testing.RequiresService;
+import io.github.apisixsession.testing.SharedRedis;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,6 +26,7 @@ import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.resps.Tuple;
 
 /** What the storage writes into Redis: keys, TTLs, stale shortening, metadata sets. */
+@RequiresService(SharedRedis.class)
 class RedisSessionStorageTest {
 
     private String prefix;
@@ -32,7 +35,6 @@ class RedisSessionStorageTest {
 
     @BeforeEach
     void open() {
-        LocalRedis.require();
         prefix = LocalRedis.uniquePrefix();
         storage = LocalRedis.storage("prefix", prefix);
         raw = LocalRedis.raw();

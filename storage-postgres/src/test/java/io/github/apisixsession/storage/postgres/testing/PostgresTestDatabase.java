@@ -1,7 +1,6 @@
 package io.github.apisixsession.storage.postgres.testing;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
+import io.github.apisixsession.testing.RequiresServiceExtension;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -19,8 +18,9 @@ import java.util.UUID;
  * <p>Where the server comes from: Testcontainers ({@code postgres:15-alpine}) when a Docker engine
  * answers; otherwise the server at {@code SESSION_TEST_PG_HOST}:{@code SESSION_TEST_PG_PORT}
  * (default 127.0.0.1:5432, user {@code SESSION_TEST_PG_USER}, default {@code postgres}, password
- * {@code SESSION_TEST_PG_PASSWORD}), which {@code .ci/run} starts. When neither answers the tests
- * are skipped with a message, except under {@code CI=true}, where they fail.
+ * {@code SESSION_TEST_PG_PASSWORD}), which {@code .ci/run} starts. Tests declare the need with
+ * {@code @RequiresService(SharedPostgres.class)}: when neither answers they are skipped with a
+ * message, except under {@code CI=true}, where they fail.
  */
 public final class PostgresTestDatabase {
 
@@ -47,31 +47,26 @@ public final class PostgresTestDatabase {
 
     /**
      * The server and this JVM's database. Skips the calling test (or fails it under
-     * {@code CI=true}) when no server answers.
+     * {@code CI=true}) when no server answers, as {@link SharedPostgres} does.
      */
     public static PostgresTestDatabase get() {
-        PostgresTestDatabase db = instance;
-        if (db == null) {
-            synchronized (PostgresTestDatabase.class) {
-                db = instance;
-                if (db == null && unavailable == null) {
-                    try {
-                        db = instance = start();
-                    } catch (Exception e) {
-                        unavailable = e.getMessage();
-                    }
+        RequiresServiceExtension.require(SharedPostgres.class);
+        return instance;
+    }
+
+    /** Starts (once per JVM) and returns null, or why there is no server. */
+    static String unavailable() {
+        synchronized (PostgresTestDatabase.class) {
+            if (instance == null && unavailable == null) {
+                try {
+                    instance = start();
+                } catch (Exception e) {
+                    unavailable = e.getMessage();
                 }
             }
         }
-        if (db == null) {
-            String why = "no PostgreSQL for the tests: " + unavailable
-                    + " (start one on 127.0.0.1:5432, e.g. with `bash .ci/run`, or run a Docker engine)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                throw new AssertionError(why + "; CI=true makes this a failure");
-            }
-            assumeTrue(false, why);
-        }
-        return db;
+        return instance != null ? null : "no PostgreSQL for the tests: " + unavailable
+                + " (start one on 127.0.0.1:5432, e.g. with `bash .ci/run`, or run a Docker engine)";
     }
 
     private static PostgresTestDatabase start() throws Exception {
