@@ -5,12 +5,17 @@ import io.github.apisixsession.core.GatewayException;
 import java.io.IOException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
+import jdk.net.UnixDomainPrincipal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One APISIX connection, served by one thread with blocking I/O: APISIX sends one RPC at a time
  * on a connection, and ExtraInfo round trips happen inside that RPC on the same connection.
+ *
+ * <p>Draining (the runner stops or was taken over): an RPC in progress, or one that arrives, is
+ * answered and then the connection is closed, right after the reply, when APISIX does not pool it
+ * again; a connection that stays quiet is closed by the server's watchdog ({@link #closeIfQuiet}).
  */
 final class A6Connection implements Runnable, GatewayLink {
 
@@ -18,10 +23,12 @@ final class A6Connection implements Runnable, GatewayLink {
 
     private final SocketChannel channel;
     private final A6FrameReader reader;
-    private final RpcDispatcher dispatcher;
-    private final Runnable onExit;
+    private final ConnectionHost host;
+    private final long acceptedAt;
+    private UnixDomainPrincipal peer;
     private boolean busy;
     private boolean closing;
+    private boolean draining;
     /** Set when the byte stream can no longer be trusted (I/O failure or protocol desync). */
     private boolean broken;
     /** {@link System#nanoTime()} when the current wait for an RPC frame began; 0 when not waiting. */
@@ -30,32 +37,43 @@ final class A6Connection implements Runnable, GatewayLink {
     private volatile long awaitingExtraInfoSince;
     private volatile boolean expired;
 
-    A6Connection(SocketChannel channel, RpcDispatcher dispatcher, Runnable onExit) {
+    A6Connection(SocketChannel channel, ConnectionHost host, long acceptedAt) {
         this.channel = channel;
         this.reader = new A6FrameReader(channel);
-        this.dispatcher = dispatcher;
-        this.onExit = onExit;
+        this.host = host;
+        this.acceptedAt = acceptedAt;
     }
 
     @Override
     public void run() {
         try {
-            serve();
+            peer = host.admit(channel, acceptedAt);
+            if (peer != null) {
+                serve();
+            }
         } catch (ClosedChannelException e) {
             if (!expired) {
                 LOG.debug("connection closed");
             }
         } catch (IOException e) {
             LOG.debug("connection dropped: {}", e.toString());
-        } catch (Throwable e) {
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (VirtualMachineError e) {
+            // out of memory (or the JVM broken otherwise): nothing here can be trusted any more;
+            // the process ends and APISIX starts a fresh one (a plugin's StackOverflowError never
+            // gets here: RpcDispatcher answers it with an error frame)
+            host.fatal(e);
+        } catch (RuntimeException | LinkageError | AssertionError e) {
+            // a bug or a broken plugin class: this connection ends, the runner goes on
             LOG.error("connection failed: {}: {}", e.getClass().getName(), e.getMessage());
         } finally {
             closeQuietly();
-            onExit.run();
+            host.exited(this);
         }
     }
 
-    private void serve() throws IOException {
+    private void serve() throws IOException, InterruptedException {
         while (true) {
             awaitingRpcSince = System.nanoTime();
             A6Frame frame;
@@ -68,6 +86,17 @@ final class A6Connection implements Runnable, GatewayLink {
                 return;
             }
             try {
+                if (frame.type() == Handover.FRAME) {
+                    if (!host.handover(frame, channel, peer)) {
+                        RpcDispatcher.error(Code.BAD_REQUEST).writeTo(channel);
+                        return;
+                    }
+                    continue;
+                }
+                RpcDispatcher dispatcher = host.awaitDispatcher();
+                if (dispatcher == null) {
+                    return;
+                }
                 A6Frame reply;
                 try {
                     reply = dispatcher.handle(frame, this);
@@ -171,18 +200,33 @@ final class A6Connection implements Runnable, GatewayLink {
         return true;
     }
 
-    /** Returns false when the connection must stop (shutdown requested meanwhile). */
+    /** Returns false when the connection must stop (draining or closing meanwhile). */
     private synchronized boolean endRpc() {
         busy = false;
-        return !closing;
+        return !closing && !draining;
     }
 
-    /** Graceful stop: an idle connection closes now, a busy one after its reply. */
-    synchronized void shutdown() {
-        closing = true;
-        if (!busy) {
-            closeQuietly();
+    /**
+     * From now on the connection ends after its next reply. An idle one is not closed here: APISIX
+     * may have just sent an RPC on it, which would then fail; the watchdog closes it once quiet.
+     */
+    synchronized void drain() {
+        draining = true;
+    }
+
+    /**
+     * Closes a draining connection that has had no RPC and no byte of one for {@code quietNanos}
+     * (counted from {@code since} at the earliest); false when it is at work or not quiet yet.
+     */
+    synchronized boolean closeIfQuiet(long now, long since, long quietNanos) {
+        long waiting = awaitingRpcSince;
+        if (!draining || busy || waiting == 0 || reader.partialSince() != 0
+                || now - Math.max(waiting, since) < quietNanos) {
+            return false;
         }
+        closing = true;
+        closeQuietly();
+        return true;
     }
 
     void closeQuietly() {

@@ -149,8 +149,9 @@ class ExtPluginServerTest {
         try (TestGateway gw = TestGateway.connect(socket())) {
             long t1 = gw.prepareConf("route#1#ext-plugin-pre-req#1", "noop", "{}");
             long t2 = gw.prepareConf("route#2#ext-plugin-pre-req#1", "noop", "{}");
-            assertEquals(1, t1);
-            assertEquals(2, t2);
+            assertNotEquals(0, t1);
+            assertNotEquals(0, t2);
+            assertNotEquals(t1, t2);
         }
     }
 
@@ -399,7 +400,8 @@ class ExtPluginServerTest {
             }
             assertEquals(Action.NONE, other.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
             try (TestGateway fresh = TestGateway.connect(socket())) {
-                assertTrue(fresh.prepareConf("k", "noop", "") > token);
+                long another = fresh.prepareConf("k", "noop", "");
+                assertTrue(another > 0 && another != token);
             }
         }
     }
@@ -489,7 +491,7 @@ class ExtPluginServerTest {
         SLEEP_STARTED = new CountDownLatch(1);
         start();
         assertTrue(Files.exists(socket()));
-        assertEquals(PosixFilePermissions.fromString("rwxrwxrwx"), Files.getPosixFilePermissions(socket()));
+        assertEquals(PosixFilePermissions.fromString("rw-rw-rw-"), Files.getPosixFilePermissions(socket()));
         TestGateway idle = TestGateway.connect(socket());
         TestGateway busy = TestGateway.connect(socket());
         long token = busy.prepareConf("k", "sleepy", "");
@@ -518,8 +520,9 @@ class ExtPluginServerTest {
     void staleSocketFileIsReplacedAndSocketModeApplied() throws Exception {
         start(HostSettings.of(socket()).withSocketMode(HostSettings.parseMode("0660")));
         assertEquals(PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(socket()));
-        // a second server on a live socket refuses to start
-        assertThrows(IOException.class, () -> ExtPluginServer.start(HostSettings.of(socket()), List.of()));
+        // with takeover off, a second server on a live socket refuses to start
+        assertThrows(IOException.class, () -> ExtPluginServer.start(HostSettings.of(socket())
+                .withLifecycle(false, Duration.ZERO, Duration.ofSeconds(1)), List.of()));
         server.shutdown(Duration.ofSeconds(1));
         assertFalse(Files.exists(socket()));
         // create a stale socket by binding and closing a raw channel
@@ -529,7 +532,7 @@ class ExtPluginServerTest {
         assertTrue(Files.exists(socket()), "stale socket file left behind (as after a crash)");
         server = ExtPluginServer.start(HostSettings.of(socket()), List.of(new NoopPlugin()));
         try (TestGateway gw = TestGateway.connect(socket())) {
-            assertEquals(1, gw.prepareConf("k", "noop", ""));
+            assertTrue(gw.prepareConf("k", "noop", "") > 0);
         }
     }
 
@@ -643,7 +646,7 @@ class ExtPluginServerTest {
         assertEquals(A6Frame.RPC_EXTRA_INFO, asked.read().type(), "the plugin asks for request_id");
         assertNull(readWithin(asked, Duration.ofSeconds(5)), "no answer: closed without a reply");
         try (TestGateway fresh = TestGateway.connect(socket())) {
-            assertTrue(fresh.prepareConf("k", "noop", "") > token, "the server still serves");
+            assertTrue(fresh.prepareConf("k", "noop", "") > 0, "the server still serves");
         }
     }
 

@@ -178,15 +178,20 @@ final class TestGateway implements AutoCloseable {
             } else {
                 throw new AssertionError("unexpected ExtraInfo type " + req.infoType());
             }
-            FlatBufferBuilder b = new FlatBufferBuilder(64);
-            int vec = result == null ? 0 : io.github.api7.A6.ExtraInfo.Resp.createResultVector(b, result);
-            io.github.api7.A6.ExtraInfo.Resp.startResp(b);
-            if (vec != 0) {
-                io.github.api7.A6.ExtraInfo.Resp.addResult(b, vec);
-            }
-            b.finish(io.github.api7.A6.ExtraInfo.Resp.endResp(b));
-            send(A6Frame.RPC_EXTRA_INFO, b.sizedByteArray());
+            answerExtraInfo(result);
         }
+    }
+
+    /** Sends an ExtraInfo answer ({@code null}: no result). */
+    void answerExtraInfo(byte[] result) throws IOException {
+        FlatBufferBuilder b = new FlatBufferBuilder(64);
+        int vec = result == null ? 0 : io.github.api7.A6.ExtraInfo.Resp.createResultVector(b, result);
+        io.github.api7.A6.ExtraInfo.Resp.startResp(b);
+        if (vec != 0) {
+            io.github.api7.A6.ExtraInfo.Resp.addResult(b, vec);
+        }
+        b.finish(io.github.api7.A6.ExtraInfo.Resp.endResp(b));
+        send(A6Frame.RPC_EXTRA_INFO, b.sizedByteArray());
     }
 
     // ---- helpers ----
