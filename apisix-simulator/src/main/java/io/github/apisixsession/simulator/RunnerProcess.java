@@ -5,8 +5,10 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,6 +37,7 @@ public final class RunnerProcess implements AutoCloseable {
     private final Path socket;
     private final Path logFile;
     private Process process;
+    private Object socketBefore;
     private int starts;
 
     /** How to start a runner. */
@@ -90,16 +93,45 @@ public final class RunnerProcess implements AutoCloseable {
             return this;
         }
 
-        /** Starts the process and waits until its socket accepts connections. */
+        /**
+         * Starts the process and waits until its socket accepts connections: a new socket under
+         * the path, also when another runner was serving it (a takeover).
+         */
         public RunnerProcess start() throws IOException {
-            RunnerProcess p = new RunnerProcess(this);
+            RunnerProcess p = spawn();
             try {
-                p.launch();
+                p.awaitSocket();
             } catch (IOException | RuntimeException e) {
                 p.close();
                 throw e;
             }
             return p;
+        }
+
+        /**
+         * Starts the process without waiting, as APISIX's privileged agent does
+         * ({@code ngx_pipe.spawn}); {@link RunnerProcess#awaitSocket()} waits.
+         */
+        public RunnerProcess spawn() throws IOException {
+            RunnerProcess p = new RunnerProcess(this);
+            try {
+                p.exec();
+            } catch (IOException | RuntimeException e) {
+                p.close();
+                throw e;
+            }
+            return p;
+        }
+
+        private Builder copy() {
+            Builder b = new Builder(jar);
+            b.command.addAll(command);
+            b.jvmArgs.addAll(jvmArgs);
+            b.env.putAll(env);
+            b.confExpireTime = confExpireTime;
+            b.startTimeout = startTimeout;
+            b.socket = socket;
+            return b;
         }
     }
 
@@ -123,7 +155,21 @@ public final class RunnerProcess implements AutoCloseable {
         this.logFile = dir.resolve("runner.log");
     }
 
+    /**
+     * How to start another runner like this one on the same socket path: while this one runs, the
+     * new one takes the path over and this one drains and exits (an upgrade without downtime).
+     */
+    public Builder successor() {
+        return config.copy().socket(socket);
+    }
+
     private void launch() throws IOException {
+        exec();
+        awaitSocket();
+    }
+
+    private void exec() throws IOException {
+        socketBefore = fileKey(socket);
         List<String> cmd = new ArrayList<>();
         if (config.command.isEmpty()) {
             cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
@@ -144,17 +190,30 @@ public final class RunnerProcess implements AutoCloseable {
                 StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
                 java.nio.file.StandardOpenOption.APPEND);
         process = pb.start();
-        awaitSocket();
     }
 
-    private void awaitSocket() throws IOException {
+    /** The socket file's device and inode, or null when there is none. */
+    static Object fileKey(Path p) {
+        try {
+            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Waits until the path names a socket other than the one it named when this process was
+     * started, and that socket accepts a connection.
+     */
+    public void awaitSocket() throws IOException {
         long deadline = System.nanoTime() + config.startTimeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IOException("runner exited with code " + process.exitValue()
                         + " before listening on " + socket + "; output:\n" + logs());
             }
-            if (Files.exists(socket)) {
+            Object key = fileKey(socket);
+            if (key != null && !key.equals(socketBefore)) {
                 try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
                     return;
                 } catch (IOException notYet) {
@@ -208,12 +267,18 @@ public final class RunnerProcess implements AutoCloseable {
         return process;
     }
 
-    /** SIGTERM and wait (up to {@code timeout}); returns the exit code, or -1 if still alive. */
-    public int stop(Duration timeout) {
+    /** SIGTERM, without waiting. */
+    public void terminate() {
+        if (process != null) {
+            process.destroy();
+        }
+    }
+
+    /** Waits up to {@code timeout} for the process to end; its exit code, or -1 if still alive. */
+    public int awaitExit(Duration timeout) {
         if (process == null) {
             return -1;
         }
-        process.destroy();
         try {
             if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 return process.exitValue();
@@ -222,6 +287,12 @@ public final class RunnerProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return -1;
+    }
+
+    /** SIGTERM and wait (up to {@code timeout}); returns the exit code, or -1 if still alive. */
+    public int stop(Duration timeout) {
+        terminate();
+        return awaitExit(timeout);
     }
 
     /** SIGTERM and wait up to 10 s; returns the exit code (-1 if it did not exit). */
@@ -268,13 +339,23 @@ public final class RunnerProcess implements AutoCloseable {
             }
         }
         try {
-            Files.deleteIfExists(socket);
+            if (!listening(socket)) {
+                Files.deleteIfExists(socket); // a successor's live socket stays
+            }
             if (System.getenv("APISIX_SIM_KEEP_LOGS") == null) {
                 Files.deleteIfExists(logFile);
                 Files.deleteIfExists(dir);
             }
         } catch (IOException ignored) {
             // best effort (a custom socket path may live elsewhere)
+        }
+    }
+
+    private static boolean listening(Path socket) {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

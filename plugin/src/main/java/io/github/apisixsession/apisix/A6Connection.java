@@ -3,6 +3,7 @@ package io.github.apisixsession.apisix;
 import io.github.api7.A6.Err.Code;
 import io.github.apisixsession.core.GatewayException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import jdk.net.UnixDomainPrincipal;
@@ -14,8 +15,9 @@ import org.slf4j.LoggerFactory;
  * on a connection, and ExtraInfo round trips happen inside that RPC on the same connection.
  *
  * <p>Draining (the runner stops or was taken over): an RPC in progress, or one that arrives, is
- * answered and then the connection is closed, right after the reply, when APISIX does not pool it
- * again; a connection that stays quiet is closed by the server's watchdog ({@link #closeIfQuiet}).
+ * answered with a last reply after which APISIX does not pool the connection again
+ * ({@link #writeLastReply}); a connection that stays quiet is closed by the server's watchdog
+ * ({@link #closeIfQuiet}).
  */
 final class A6Connection implements Runnable, GatewayLink {
 
@@ -111,6 +113,10 @@ final class A6Connection implements Runnable, GatewayLink {
                     LOG.warn("closing connection after a failed ExtraInfo exchange");
                     return;
                 }
+                if (isDraining()) {
+                    writeLastReply(reply);
+                    return;
+                }
                 reply.writeTo(channel);
             } finally {
                 if (!endRpc()) {
@@ -200,15 +206,38 @@ final class A6Connection implements Runnable, GatewayLink {
         return true;
     }
 
-    /** Returns false when the connection must stop (draining or closing meanwhile). */
+    /** Returns false when the connection must stop (closed meanwhile). */
     private synchronized boolean endRpc() {
         busy = false;
-        return !closing && !draining;
+        return !closing;
+    }
+
+    private synchronized boolean isDraining() {
+        return draining;
     }
 
     /**
-     * From now on the connection ends after its next reply. An idle one is not closed here: APISIX
-     * may have just sent an RPC on it, which would then fail; the watchdog closes it once quiet.
+     * The reply, one stray byte after it in the same write, then the end of the stream. nginx reads
+     * the reply and finds the byte still unread when it would pool the connection, so it never
+     * pools it ("unread data in buffer": closed, as measured on a real APISIX) and no later RPC can
+     * be sent on a connection this runner is closing. The end of stream alone could arrive after
+     * nginx pooled the connection again.
+     */
+    private void writeLastReply(A6Frame reply) throws IOException {
+        byte[] payload = reply.payload();
+        ByteBuffer buf = ByteBuffer.allocate(4 + payload.length + 1);
+        buf.put((byte) reply.type()).put((byte) (payload.length >>> 16)).put((byte) (payload.length >>> 8))
+                .put((byte) payload.length).put(payload).put((byte) 0).flip();
+        while (buf.hasRemaining()) {
+            channel.write(buf);
+        }
+        channel.shutdownOutput();
+    }
+
+    /**
+     * From now on the connection ends with its next reply ({@link #writeLastReply}). An idle one is
+     * not closed here: APISIX may be sending an RPC on it right now, which would then fail; the
+     * watchdog closes it once it has been quiet for a while.
      */
     synchronized void drain() {
         draining = true;

@@ -11,14 +11,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The end of a server's connections once nothing new can reach it: every RPC in flight, or
- * arriving on a connection still open, is answered and the connection closed after that reply; a
- * connection with nothing to do is closed once it has been quiet for {@link #QUIET}; after the
- * grace period whatever is left is closed.
+ * arriving on a connection still open, is answered with a last reply that keeps nginx from pooling
+ * the connection again, and the connection is closed; a connection with nothing to do is closed
+ * once it has been quiet for {@link #QUIET}; after the grace period whatever is left is closed.
  *
  * <p>Why not close idle connections at once: APISIX keeps them in its pool and may be sending an
  * RPC on one right now; closing it then fails that request ("connection reset", "broken pipe"),
- * which is what a runner stopping under load used to cost. A connection closed right after a
- * reply is safe: nginx finds the end of stream when it pools the connection again and drops it.
+ * which is what a runner stopping under load used to cost. One quiet for a while is one APISIX's
+ * pool (most recently used first) is not handing out.
  */
 final class Drain {
 
@@ -32,19 +32,29 @@ final class Drain {
     private final AtomicBoolean begun = new AtomicBoolean();
     private final CountDownLatch done = new CountDownLatch(1);
     private volatile long startedAt;
+    private volatile boolean marked;
 
     Drain(Set<A6Connection> connections, ThreadPoolExecutor workers) {
         this.connections = connections;
         this.workers = workers;
     }
 
-    /** True for the first caller only. */
+    /** True for the first caller only, who goes on with {@link #run}: every connection is draining from now on. */
     boolean begin() {
         if (!begun.compareAndSet(false, true)) {
             return false;
         }
         startedAt = System.nanoTime();
+        for (A6Connection connection : new ArrayList<>(connections)) {
+            connection.drain();
+        }
+        marked = true;
         return true;
+    }
+
+    /** Whether every connection open when draining began knows it drains. */
+    boolean connectionsDraining() {
+        return marked;
     }
 
     boolean started() {
@@ -55,11 +65,8 @@ final class Drain {
         return done.getCount() == 0;
     }
 
-    /** Marks every connection draining and waits for them to end, for at most {@code grace}. */
+    /** Waits for the connections to end, for at most {@code grace}; then closes what is left. */
     void run(Duration grace) {
-        for (A6Connection connection : new ArrayList<>(connections)) {
-            connection.drain();
-        }
         workers.shutdown();
         long deadline = System.nanoTime() + grace.toNanos();
         while (!connections.isEmpty() && System.nanoTime() < deadline) {

@@ -5,7 +5,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -416,8 +415,8 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
         }
     }
 
-    /** For tests: the live conf tokens. */
-    List<ConfCache.Live> liveTokens() {
-        return new ArrayList<>(confCache.live());
+    /** Whether this server drains (it stops, or another runner took its path over). */
+    boolean draining() {
+        return drain.connectionsDraining();
     }
 }

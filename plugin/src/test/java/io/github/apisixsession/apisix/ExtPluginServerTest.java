@@ -503,7 +503,7 @@ class ExtPluginServerTest {
             assertTrue(SLEEP_STARTED.await(5, TimeUnit.SECONDS));
             server.shutdown(Duration.ofSeconds(5));
             assertEquals(A6Frame.RPC_HTTP_REQ_CALL, inFlight.get(5, TimeUnit.SECONDS), "the in-flight RPC got its reply");
-            assertNull(busy.read(), "then the connection is closed");
+            assertEquals(1, busy.bytesUntilEnd(), "then a stray byte (nginx does not pool the connection) and the end");
             assertNull(idle.read(), "idle connections are closed");
             assertFalse(Files.exists(socket()), "socket file deleted");
             assertEquals(1, sleepy.closes.get());
