@@ -192,10 +192,14 @@ public final class RunnerProcess implements AutoCloseable {
         process = pb.start();
     }
 
-    /** The socket file's device and inode, or null when there is none. */
+    /**
+     * What tells one socket file from another under the same name: its device and inode, and its
+     * modification time (an inode freed by a delete is often reused at once), or null when there is none.
+     */
     static Object fileKey(Path p) {
         try {
-            return Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return List.of(a.fileKey(), a.lastModifiedTime());
         } catch (IOException e) {
             return null;
         }
