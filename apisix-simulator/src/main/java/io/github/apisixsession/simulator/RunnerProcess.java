@@ -49,6 +49,7 @@ public final class RunnerProcess implements AutoCloseable {
         private long confExpireTime = 3600;
         private Duration startTimeout = Duration.ofSeconds(30);
         private Path socket;
+        private Path cdsArchive;
 
         private Builder(Path jar) {
             this.jar = jar;
@@ -77,6 +78,15 @@ public final class RunnerProcess implements AutoCloseable {
 
         public Builder startTimeout(Duration timeout) {
             this.startTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Starts the JVM with this class-data sharing archive ({@code -XX:SharedArchiveFile}), as
+         * the README tells users to; a stale archive is ignored by the JVM (silently: its cds log is off).
+         */
+        public Builder cdsArchive(Path archive) {
+            this.cdsArchive = archive;
             return this;
         }
 
@@ -131,6 +141,7 @@ public final class RunnerProcess implements AutoCloseable {
             b.confExpireTime = confExpireTime;
             b.startTimeout = startTimeout;
             b.socket = socket;
+            b.cdsArchive = cdsArchive;
             return b;
         }
     }
@@ -139,13 +150,21 @@ public final class RunnerProcess implements AutoCloseable {
         return new Builder(jar);
     }
 
-    /** The jar named by system property {@code runnerJar} (set by the failsafe config). */
+    /**
+     * The jar named by system property {@code runnerJar} (set by the failsafe config), with the
+     * class-data sharing archive of {@code runnerCdsArchive} when that file exists.
+     */
     public static Builder fromSystemProperty() {
         String jar = System.getProperty("runnerJar");
         if (jar == null || jar.isEmpty()) {
             throw new IllegalStateException("system property runnerJar is not set");
         }
-        return builder(Paths.get(jar));
+        Builder b = builder(Paths.get(jar));
+        String archive = System.getProperty("runnerCdsArchive");
+        if (archive != null && Files.isRegularFile(Paths.get(archive))) {
+            b.cdsArchive(Paths.get(archive));
+        }
+        return b;
     }
 
     private RunnerProcess(Builder config) throws IOException {
@@ -173,6 +192,10 @@ public final class RunnerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         if (config.command.isEmpty()) {
             cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+            if (config.cdsArchive != null) {
+                cmd.add("-XX:SharedArchiveFile=" + config.cdsArchive.toAbsolutePath());
+                cmd.add("-Xlog:cds*=off");
+            }
             cmd.addAll(config.jvmArgs);
             cmd.add("-jar");
             cmd.add(config.jar.toAbsolutePath().toString());

@@ -51,7 +51,8 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
     private final HostMetrics metrics;
     private final Consumer<VirtualMachineError> fatal;
     private final PeerGate gate;
-    private final ConfCache confCache;
+    /** Made by {@link #serve}: Caffeine's start-up is not needed to publish the socket. */
+    private volatile ConfCache confCache;
     private final ThreadPoolExecutor workers;
     private final Set<A6Connection> connections = ConcurrentHashMap.newKeySet();
     private final Acceptor acceptor;
@@ -71,7 +72,6 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
         this.metrics = metrics;
         this.fatal = fatal;
         this.gate = new PeerGate(settings.peers(), metrics);
-        this.confCache = new ConfCache(settings);
         AtomicInteger threadCount = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(0, settings.maxConnections(), 60, TimeUnit.SECONDS,
                 new SynchronousQueue<>(), r -> {
@@ -154,6 +154,7 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
      */
     public void serve(List<? extends ExtPlugin<?>> list) throws IOException {
         Map<String, ExtPlugin<?>> byName = checkNames(list);
+        confCache = new ConfCache(settings);
         RpcDispatcher d = new RpcDispatcher(byName, confCache);
         plugins = byName;
         if (!socket.published() && !drain.started()) {
@@ -241,7 +242,8 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
             return false;
         }
         boolean export = request.payload().length == 1 && request.payload()[0] == Handover.EXPORT;
-        if (!Handover.answer(request, channel, stopping, confCache)) {
+        ConfCache confs = confCache;
+        if (!Handover.answer(request, channel, stopping, confs == null ? List.of() : confs.live())) {
             return false;
         }
         if (export) {

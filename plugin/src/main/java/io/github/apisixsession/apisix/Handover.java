@@ -39,7 +39,7 @@ final class Handover {
     // ---- the old runner's side ----
 
     /** Answers one handover request on {@code channel}; false when the request is not understood. */
-    static boolean answer(A6Frame request, SocketChannel channel, boolean stopping, ConfCache confs)
+    static boolean answer(A6Frame request, SocketChannel channel, boolean stopping, List<ConfCache.Live> confs)
             throws IOException {
         byte[] p = request.payload();
         if (p.length != 1) {
@@ -52,7 +52,7 @@ final class Handover {
         if (p[0] != EXPORT) {
             return false;
         }
-        for (ConfCache.Live live : confs.live()) {
+        for (ConfCache.Live live : confs) {
             byte[] conf = prepareConf(live.source());
             ByteBuffer b = ByteBuffer.allocate(5 + conf.length).order(ByteOrder.BIG_ENDIAN);
             b.put((byte) 1).putInt((int) live.token()).put(conf);
@@ -62,7 +62,8 @@ final class Handover {
         return true;
     }
 
-    private static byte[] prepareConf(ConfCache.ConfSource source) {
+    /** A PrepareConf request (flatbuffer) for {@code source}. */
+    static byte[] prepareConf(ConfCache.ConfSource source) {
         FlatBufferBuilder b = new FlatBufferBuilder(256);
         int[] entries = new int[source.entries().size()];
         for (int i = 0; i < entries.length; i++) {

@@ -35,10 +35,12 @@ public final class RunnerMain {
     static final int EXIT_FAILURE = 1;
 
     private static final String USAGE = String.join(System.lineSeparator(),
-            "usage: java -jar apisix-session-runner.jar [run | migrate ... | sessions ...]",
+            "usage: java -jar apisix-session-runner.jar [run | migrate ... | sessions ... | cds-archive]",
             "  run       serve APISIX's ext-plugin protocol (the default)",
             "  migrate   apply the PostgreSQL storage's schema migrations and exit (migrate --help)",
             "  sessions  list or revoke every session of a subject (sessions --help)",
+            "  cds-archive  start, serve one request and stop: run it as java -XX:ArchiveClassesAtExit=FILE.jsa",
+            "            -jar ... cds-archive, then start the runner with -XX:SharedArchiveFile=FILE.jsa (faster start)",
             "environment:",
             "  APISIX_LISTEN_ADDRESS         unix:/absolute/path of the socket (required; set by APISIX)",
             "  APISIX_CONF_EXPIRE_TIME       conf token lifetime in seconds (default 3600; set by APISIX)",
@@ -107,6 +109,8 @@ public final class RunnerMain {
                     return external(MIGRATE_COMMAND, java.util.Arrays.copyOfRange(args, 1, args.length), env, out, err);
                 case "sessions":
                     return SessionsCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), env, out, err);
+                case "cds-archive":
+                    return CdsTraining.run(out, err);
                 default:
                     err.println("unknown command: " + args[0]);
                     err.println(USAGE);

@@ -14,9 +14,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.SecureRandom;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * One listening unix socket and its file. It is bound under a temporary name in the configured
@@ -32,8 +32,6 @@ final class SocketFile implements AutoCloseable {
 
     /** What the configured path names now, seen from the socket that was published there. */
     enum Standing { OURS, MISSING, REPLACED }
-
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Path path;
     private final Path temporary;
@@ -55,7 +53,8 @@ final class SocketFile implements AutoCloseable {
     static SocketFile bind(Path path, Set<PosixFilePermission> mode, GroupPrincipal group, int backlog)
             throws IOException {
         Path dir = Objects.requireNonNull(path.getParent(), "socket path has no directory");
-        Path temporary = dir.resolve("." + Integer.toString(RANDOM.nextInt() >>> 1, 36) + ".tmp");
+        // not a secret, only unlikely to clash: no SecureRandom (its seeding slows the start)
+        Path temporary = dir.resolve("." + Integer.toString(ThreadLocalRandom.current().nextInt() >>> 1, 36) + ".tmp");
         ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             channel.bind(UnixDomainSocketAddress.of(temporary), backlog);
