@@ -13,9 +13,10 @@ import java.util.concurrent.TimeUnit;
  * runner SIGTERM, waits for it one second ({@code core.os.waitpid(pid, 1)}) and leaves the rest
  * to the gc finalizer of the pipe, which kills it.
  *
- * <p>{@link #reload()} is {@code apisix reload}: nginx forks the new workers, whose new agent
- * spawns a new runner on the same socket path, and right after tells the old workers to quit, so
- * the old agent's {@code exit_worker} signals the old runner while the new one is still starting.
+ * <p>{@link #reload()} is {@code apisix reload}: the nginx master forks the new workers and the new
+ * agent, whose {@code init_worker} spawns a new runner on the same socket path at once, sleeps
+ * 100 ms ("allow new processes to start", ngx_process_cycle.c) and tells the old processes to quit,
+ * so the old agent's {@code exit_worker} signals the old runner while the new one is still starting.
  */
 public final class PrivilegedAgent implements AutoCloseable {
 
@@ -23,6 +24,8 @@ public final class PrivilegedAgent implements AutoCloseable {
     public static final Duration RESPAWN_DELAY = Duration.ofSeconds(3);
     /** {@code core.os.waitpid(pid, 1)} in {@code exit_worker}. */
     public static final Duration EXIT_WAIT = Duration.ofSeconds(1);
+    /** The master's {@code ngx_msleep(100)} between starting the new processes and stopping the old. */
+    public static final Duration RELOAD_PAUSE = Duration.ofMillis(100);
 
     private final RunnerProcess.Builder cmd;
     private final List<SimulatedApisix> workers;
@@ -97,6 +100,11 @@ public final class PrivilegedAgent implements AutoCloseable {
      */
     public PrivilegedAgent reload() throws IOException {
         PrivilegedAgent next = new PrivilegedAgent(cmd, workers);
+        try {
+            TimeUnit.MILLISECONDS.sleep(RELOAD_PAUSE.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         close();
         return next;
     }

@@ -157,17 +157,29 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
         confCache = new ConfCache(settings);
         RpcDispatcher d = new RpcDispatcher(byName, confCache);
         plugins = byName;
+        int adopted = 0;
+        int offered = 0;
         if (!socket.published() && !drain.started()) {
+            // parse the old runner's confs while it still serves, then take over and parse only
+            // those it made meanwhile: the first RPCs on the new socket wait for nothing
+            List<Handover.Token> early = predecessor == null ? List.of() : predecessor.peek();
+            for (Handover.Token t : early) {
+                adopted += adopt(d, t) ? 1 : 0;
+            }
+            offered = early.size();
             takeOver("this runner is ready");
         }
-        int adopted = 0;
         for (Handover.Token t : inherited) {
+            if (confCache.lookup(t.token()) != null) {
+                continue; // adopted from the peek already
+            }
+            offered++;
             adopted += adopt(d, t) ? 1 : 0;
         }
-        if (!inherited.isEmpty()) {
-            LOG.info("answering {} of {} conf tokens of the runner taken over from", adopted, inherited.size());
-            inherited = List.of();
+        if (offered > 0) {
+            LOG.info("answering {} of {} conf tokens of the runner taken over from", adopted, offered);
         }
+        inherited = List.of();
         dispatcher = d;
         ready.countDown();
     }

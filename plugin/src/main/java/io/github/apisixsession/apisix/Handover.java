@@ -16,11 +16,13 @@ import java.util.List;
  * running one, on a frame type APISIX never sends. {@link #STATUS}: is the old runner stopping
  * (SIGTERM received)? {@link #EXPORT}: its live conf tokens with their PrepareConf, so the new
  * runner answers the tokens APISIX already holds instead of {@code CONF_TOKEN_NOT_FOUND} (which,
- * while both runners still serve connections, could send APISIX back and forth between them).
+ * while both runners still serve connections, could send APISIX back and forth between them);
+ * the old runner drains from then on. {@link #PEEK}: the same without draining, so that the new
+ * runner parses the confs before it publishes its socket and only the few made meanwhile after.
  * Only a peer running as the runner's own user or as root is answered: confs can hold secrets.
  *
- * <p>Frames: request {@code [op]}; STATUS answer {@code [0 serving | 1 stopping]}; EXPORT answer:
- * one frame {@code [1][token u32][PrepareConf.Req flatbuffer]} per token, then {@code [0]}.
+ * <p>Frames: request {@code [op]}; STATUS answer {@code [0 serving | 1 stopping]}; EXPORT and PEEK
+ * answer: one frame {@code [1][token u32][PrepareConf.Req flatbuffer]} per token, then {@code [0]}.
  */
 final class Handover {
 
@@ -28,6 +30,7 @@ final class Handover {
     static final int FRAME = 0x5A;
     static final byte STATUS = 1;
     static final byte EXPORT = 2;
+    static final byte PEEK = 3;
 
     private Handover() {
     }
@@ -49,7 +52,7 @@ final class Handover {
             A6Frame.write(channel, FRAME, new byte[] {(byte) (stopping ? 1 : 0)});
             return true;
         }
-        if (p[0] != EXPORT) {
+        if (p[0] != EXPORT && p[0] != PEEK) {
             return false;
         }
         for (ConfCache.Live live : confs) {
@@ -102,10 +105,22 @@ final class Handover {
             }, false);
         }
 
-        /** The old runner's live tokens; empty when it cannot tell (then APISIX re-sends its confs). */
+        /**
+         * The old runner's live tokens, which it then stops issuing (it drains); empty when it
+         * cannot tell (then APISIX re-sends its confs).
+         */
         List<Token> export() {
+            return tokens(EXPORT);
+        }
+
+        /** The old runner's live tokens, while it serves on. */
+        List<Token> peek() {
+            return tokens(PEEK);
+        }
+
+        private List<Token> tokens(byte op) {
             return within(10_000, () -> {
-                A6Frame.write(channel, FRAME, new byte[] {EXPORT});
+                A6Frame.write(channel, FRAME, new byte[] {op});
                 List<Token> out = new ArrayList<>();
                 while (true) {
                     A6Frame frame = reader.read();
