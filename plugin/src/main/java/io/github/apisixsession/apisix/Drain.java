@@ -25,7 +25,7 @@ final class Drain {
     private static final Logger LOG = LoggerFactory.getLogger(Drain.class);
 
     /** How long a connection must have been idle while draining before it is closed. */
-    static final Duration QUIET = Duration.ofMillis(150);
+    static final Duration QUIET = Duration.ofMillis(100);
 
     private final Set<A6Connection> connections;
     private final ThreadPoolExecutor workers;

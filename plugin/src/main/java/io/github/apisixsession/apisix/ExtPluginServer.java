@@ -253,7 +253,7 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
                     peer.user().getName());
             return false;
         }
-        boolean export = request.payload().length == 1 && request.payload()[0] == Handover.EXPORT;
+        boolean export = Handover.op(request) == Handover.EXPORT;
         ConfCache confs = confCache;
         if (!Handover.answer(request, channel, stopping, confs == null ? List.of() : confs.live())) {
             return false;

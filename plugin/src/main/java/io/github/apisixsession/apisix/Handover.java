@@ -21,8 +21,9 @@ import java.util.List;
  * runner parses the confs before it publishes its socket and only the few made meanwhile after.
  * Only a peer running as the runner's own user or as root is answered: confs can hold secrets.
  *
- * <p>Frames: request {@code [op]}; STATUS answer {@code [0 serving | 1 stopping]}; EXPORT and PEEK
- * answer: one frame {@code [1][token u32][PrepareConf.Req flatbuffer]} per token, then {@code [0]}.
+ * <p>Frames: request {@code MAGIC [op]} (the magic keeps a stray frame of this type from being
+ * taken for a request); STATUS answer {@code [0 serving | 1 stopping]}; EXPORT and PEEK answer:
+ * one frame {@code [1][token u32][PrepareConf.Req flatbuffer]} per token, then {@code [0]}.
  */
 final class Handover {
 
@@ -31,6 +32,7 @@ final class Handover {
     static final byte STATUS = 1;
     static final byte EXPORT = 2;
     static final byte PEEK = 3;
+    private static final byte[] MAGIC = "apisix-session-runner handover ".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private Handover() {
     }
@@ -44,15 +46,12 @@ final class Handover {
     /** Answers one handover request on {@code channel}; false when the request is not understood. */
     static boolean answer(A6Frame request, SocketChannel channel, boolean stopping, List<ConfCache.Live> confs)
             throws IOException {
-        byte[] p = request.payload();
-        if (p.length != 1) {
-            return false;
-        }
-        if (p[0] == STATUS) {
+        int op = op(request);
+        if (op == STATUS) {
             A6Frame.write(channel, FRAME, new byte[] {(byte) (stopping ? 1 : 0)});
             return true;
         }
-        if (p[0] != EXPORT && p[0] != PEEK) {
+        if (op != EXPORT && op != PEEK) {
             return false;
         }
         for (ConfCache.Live live : confs) {
@@ -63,6 +62,21 @@ final class Handover {
         }
         A6Frame.write(channel, FRAME, new byte[] {0});
         return true;
+    }
+
+    /** The operation a request asks for, or -1 when it is not one. */
+    static int op(A6Frame request) {
+        byte[] p = request.payload();
+        if (p.length != MAGIC.length + 1 || !Arrays.equals(p, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            return -1;
+        }
+        return p[MAGIC.length];
+    }
+
+    static byte[] request(byte op) {
+        byte[] p = Arrays.copyOf(MAGIC, MAGIC.length + 1);
+        p[MAGIC.length] = op;
+        return p;
     }
 
     /** A PrepareConf request (flatbuffer) for {@code source}. */
@@ -99,7 +113,7 @@ final class Handover {
          */
         boolean stopping() {
             return within(2_000, () -> {
-                A6Frame.write(channel, FRAME, new byte[] {STATUS});
+                A6Frame.write(channel, FRAME, request(STATUS));
                 A6Frame reply = reader.read();
                 return reply != null && reply.type() == FRAME && Arrays.equals(reply.payload(), new byte[] {1});
             }, false);
@@ -120,7 +134,7 @@ final class Handover {
 
         private List<Token> tokens(byte op) {
             return within(10_000, () -> {
-                A6Frame.write(channel, FRAME, new byte[] {op});
+                A6Frame.write(channel, FRAME, request(op));
                 List<Token> out = new ArrayList<>();
                 while (true) {
                     A6Frame frame = reader.read();

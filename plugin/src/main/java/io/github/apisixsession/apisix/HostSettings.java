@@ -72,11 +72,12 @@ public record HostSettings(
     public static final Duration DEFAULT_FRAME_TIMEOUT = Duration.ofSeconds(60);
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(600);
     /**
-     * Under {@code ext-plugin.cmd} an {@code apisix reload} sends the old runner SIGTERM as soon as
-     * the new workers are forked, while the new runner is still starting, and kills it one second
-     * later: serving on until then, with time left to drain, bridges most of the new one's start.
+     * Under {@code ext-plugin.cmd} an {@code apisix reload} sends the old runner SIGTERM 0.1 s after
+     * the new runner's exec, while the new runner is still starting, and kills it one second later:
+     * serving on for 0.6 s of that bridges the new runner's start up to about 0.7 s and leaves
+     * 0.4 s to drain (answer what is in flight) before the kill, also on a busy machine.
      */
-    public static final Duration DEFAULT_HANDOVER_WAIT_UNDER_APISIX = Duration.ofMillis(750);
+    public static final Duration DEFAULT_HANDOVER_WAIT_UNDER_APISIX = Duration.ofMillis(600);
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(5);
     /** The file name APISIX gives the socket it passes to a runner it spawns. */
     private static final java.util.regex.Pattern APISIX_SOCKET = java.util.regex.Pattern.compile("apisix-\\d+\\.sock");

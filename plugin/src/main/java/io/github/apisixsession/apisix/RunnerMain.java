@@ -52,7 +52,7 @@ public final class RunnerMain {
             "  SESSION_RUNNER_ALLOW_GIDS     groups allowed to connect; the socket gets the first one (default: none)",
             "  SESSION_RUNNER_TAKEOVER       take the socket over from a runner serving it, which then drains (default true)",
             "  SESSION_RUNNER_HANDOVER_WAIT  seconds to serve on after SIGTERM until a successor takes over",
-            "                                (default 0.75 on APISIX's apisix-<pid>.sock, i.e. under ext-plugin.cmd; else 0)",
+            "                                (default 0.6 on APISIX's apisix-<pid>.sock, i.e. under ext-plugin.cmd; else 0)",
             "  SESSION_RUNNER_DRAIN_TIMEOUT  seconds in-flight RPCs get once draining began (default 5)",
             "  SESSION_RUNNER_STORAGE_IDLE_CLOSE  seconds a Redis/PostgreSQL storage no route uses stays open (default 60)",
             "  SESSION_RUNNER_FRAME_TIMEOUT  seconds before a connection stuck inside a frame is closed (default 60)",

@@ -90,7 +90,7 @@ class RunnerMainTest {
     @Test
     void lifecycleAndPeerSettingsFromEnv() {
         HostSettings apisix = HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/x/apisix-1234.sock"));
-        assertEquals(Duration.ofMillis(750), apisix.handoverWait(), "under ext-plugin.cmd: serve on after SIGTERM");
+        assertEquals(Duration.ofMillis(600), apisix.handoverWait(), "under ext-plugin.cmd: serve on after SIGTERM");
         assertTrue(apisix.takeover());
         assertEquals(Duration.ofSeconds(5), apisix.drainTimeout());
         assertTrue(apisix.peers().checksPeers());

@@ -196,7 +196,10 @@ class PeerCredentialsIT {
                     "the nginx workers' user is served\n" + runner.logs());
             assertEquals("closed", probeAs(STRANGER, socket, prepareConf()), "the stranger still is not");
 
-            String handover = frameHex(0x5A, new byte[] {2});
+            byte[] magic = "apisix-session-runner handover ".getBytes(StandardCharsets.US_ASCII);
+            byte[] export = java.util.Arrays.copyOf(magic, magic.length + 1);
+            export[magic.length] = 2;
+            String handover = frameHex(0x5A, export);
             assertEquals("reply " + Frame.RPC_ERROR, probeAs(WORKER, socket, handover),
                     "only the runner's own user (or root) may take its confs over");
             assertTrue(runner.logs().contains("refused a handover request from user " + WORKER), runner.logs());
