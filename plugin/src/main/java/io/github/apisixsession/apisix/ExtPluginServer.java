@@ -62,8 +62,7 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
     private volatile SocketFile socket;
     private volatile RpcDispatcher dispatcher;
     private volatile Map<String, ExtPlugin<?>> plugins = Map.of();
-    private volatile Handover.Predecessor predecessor;
-    private volatile List<Handover.Token> inherited = List.of();
+    private volatile Succession succession = new Succession(null);
     private volatile boolean stopping;
 
     private ExtPluginServer(HostSettings settings, HostMetrics metrics, Consumer<VirtualMachineError> fatal)
@@ -124,9 +123,10 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
         server.socket = SocketFile.bind(path, settings.socketMode(), settings.peers().socketGroup(), 1024);
         try {
             if (occupant == SocketFile.Occupant.LIVE_SOCKET) {
-                server.predecessor = new Handover.Predecessor(SocketChannel.open(UnixDomainSocketAddress.of(path)));
-                if (server.predecessor.stopping()) {
-                    server.takeOver("it is stopping");
+                server.succession = new Succession(
+                        new Handover.Predecessor(SocketChannel.open(UnixDomainSocketAddress.of(path))));
+                if (server.succession.predecessorStopping()) {
+                    server.succession.takeOver(server.socket::publish, path.toString(), "it is stopping");
                 }
             } else {
                 server.socket.publish();
@@ -137,9 +137,7 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
         } catch (IOException | RuntimeException e) {
             server.socket.unpublish();
             server.socket.close();
-            if (server.predecessor != null) {
-                server.predecessor.close();
-            }
+            server.succession.close();
             throw e;
         }
         server.acceptor.add(server.socket.channel());
@@ -157,57 +155,13 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
         confCache = new ConfCache(settings);
         RpcDispatcher d = new RpcDispatcher(byName, confCache);
         plugins = byName;
-        int adopted = 0;
-        int offered = 0;
         if (!socket.published() && !drain.started()) {
-            // parse the old runner's confs while it still serves, then take over and parse only
-            // those it made meanwhile: the first RPCs on the new socket wait for nothing
-            List<Handover.Token> early = predecessor == null ? List.of() : predecessor.peek();
-            for (Handover.Token t : early) {
-                adopted += adopt(d, t) ? 1 : 0;
-            }
-            offered = early.size();
-            takeOver("this runner is ready");
+            succession.takeOverWhenReady(socket::publish, settings.socketPath().toString(), d, confCache);
+        } else {
+            succession.adoptInherited(d, confCache, true);
         }
-        for (Handover.Token t : inherited) {
-            if (confCache.lookup(t.token()) != null) {
-                continue; // adopted from the peek already
-            }
-            offered++;
-            adopted += adopt(d, t) ? 1 : 0;
-        }
-        if (offered > 0) {
-            LOG.info("answering {} of {} conf tokens of the runner taken over from", adopted, offered);
-        }
-        inherited = List.of();
         dispatcher = d;
         ready.countDown();
-    }
-
-    /** Publishes over the path a live runner serves and takes its conf tokens (it then drains). */
-    private void takeOver(String why) throws IOException {
-        socket.publish();
-        LOG.info("took {} over from the runner serving it ({})", settings.socketPath(), why);
-        Handover.Predecessor p = predecessor;
-        if (p != null) {
-            inherited = p.export();
-            p.close();
-            predecessor = null;
-        }
-    }
-
-    private boolean adopt(RpcDispatcher d, Handover.Token t) {
-        try {
-            A6Frame reply = d.handle(t.prepareConf(), null);
-            if (reply.type() != A6Frame.RPC_PREPARE_CONF) {
-                return false;
-            }
-            long own = io.github.api7.A6.PrepareConf.Resp
-                    .getRootAsResp(java.nio.ByteBuffer.wrap(reply.payload())).confToken();
-            return confCache.adopt(t.token(), own);
-        } catch (MalformedRpcException | RuntimeException e) {
-            return false;
-        }
     }
 
     private static Map<String, ExtPlugin<?>> checkNames(List<? extends ExtPlugin<?>> list) {
@@ -397,10 +351,7 @@ public final class ExtPluginServer implements AutoCloseable, ConnectionHost {
             }
             acceptor.finish();
             ready.countDown(); // RPCs still waiting for plugins get no dispatcher and close
-            Handover.Predecessor p = predecessor;
-            if (p != null) {
-                p.close();
-            }
+            succession.close();
             drain.run(grace);
             for (ExtPlugin<?> plugin : plugins.values()) {
                 try {
