@@ -5,8 +5,10 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,6 +37,7 @@ public final class RunnerProcess implements AutoCloseable {
     private final Path socket;
     private final Path logFile;
     private Process process;
+    private Object socketBefore;
     private int starts;
 
     /** How to start a runner. */
@@ -46,6 +49,7 @@ public final class RunnerProcess implements AutoCloseable {
         private long confExpireTime = 3600;
         private Duration startTimeout = Duration.ofSeconds(30);
         private Path socket;
+        private Path cdsArchive;
 
         private Builder(Path jar) {
             this.jar = jar;
@@ -82,6 +86,15 @@ public final class RunnerProcess implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Starts the JVM with this class-data sharing archive ({@code -XX:SharedArchiveFile}), as
+         * the README tells users to; a stale archive is ignored by the JVM (silently: its cds log is off).
+         */
+        public Builder cdsArchive(Path archive) {
+            this.cdsArchive = archive;
+            return this;
+        }
+
         /** Use this socket path instead of a fresh temporary one. */
         public Builder socket(Path socket) {
             this.socket = socket;
@@ -95,16 +108,46 @@ public final class RunnerProcess implements AutoCloseable {
             return this;
         }
 
-        /** Starts the process and waits until its socket accepts connections. */
+        /**
+         * Starts the process and waits until its socket accepts connections: a new socket under
+         * the path, also when another runner was serving it (a takeover).
+         */
         public RunnerProcess start() throws IOException {
-            RunnerProcess p = new RunnerProcess(this);
+            RunnerProcess p = spawn();
             try {
-                p.launch();
+                p.awaitSocket();
             } catch (IOException | RuntimeException e) {
                 p.close();
                 throw e;
             }
             return p;
+        }
+
+        /**
+         * Starts the process without waiting, as APISIX's privileged agent does
+         * ({@code ngx_pipe.spawn}); {@link RunnerProcess#awaitSocket()} waits.
+         */
+        public RunnerProcess spawn() throws IOException {
+            RunnerProcess p = new RunnerProcess(this);
+            try {
+                p.exec();
+            } catch (IOException | RuntimeException e) {
+                p.close();
+                throw e;
+            }
+            return p;
+        }
+
+        private Builder copy() {
+            Builder b = new Builder(jar);
+            b.command.addAll(command);
+            b.jvmArgs.addAll(jvmArgs);
+            b.env.putAll(env);
+            b.confExpireTime = confExpireTime;
+            b.startTimeout = startTimeout;
+            b.socket = socket;
+            b.cdsArchive = cdsArchive;
+            return b;
         }
     }
 
@@ -112,13 +155,21 @@ public final class RunnerProcess implements AutoCloseable {
         return new Builder(jar);
     }
 
-    /** The jar named by system property {@code runnerJar} (set by the failsafe config). */
+    /**
+     * The jar named by system property {@code runnerJar} (set by the failsafe config), with the
+     * class-data sharing archive of {@code runnerCdsArchive} when that file exists.
+     */
     public static Builder fromSystemProperty() {
         String jar = System.getProperty("runnerJar");
         if (jar == null || jar.isEmpty()) {
             throw new IllegalStateException("system property runnerJar is not set");
         }
-        return builder(Paths.get(jar));
+        Builder b = builder(Paths.get(jar));
+        String archive = System.getProperty("runnerCdsArchive");
+        if (archive != null && Files.isRegularFile(Paths.get(archive))) {
+            b.cdsArchive(Paths.get(archive));
+        }
+        return b;
     }
 
     private RunnerProcess(Builder config) throws IOException {
@@ -128,10 +179,28 @@ public final class RunnerProcess implements AutoCloseable {
         this.logFile = dir.resolve("runner.log");
     }
 
+    /**
+     * How to start another runner like this one on the same socket path: while this one runs, the
+     * new one takes the path over and this one drains and exits (an upgrade without downtime).
+     */
+    public Builder successor() {
+        return config.copy().socket(socket);
+    }
+
     private void launch() throws IOException {
+        exec();
+        awaitSocket();
+    }
+
+    private void exec() throws IOException {
+        socketBefore = fileKey(socket);
         List<String> cmd = new ArrayList<>();
         if (config.command.isEmpty()) {
             cmd.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+            if (config.cdsArchive != null) {
+                cmd.add("-XX:SharedArchiveFile=" + config.cdsArchive.toAbsolutePath());
+                cmd.add("-Xlog:cds*=off");
+            }
             cmd.addAll(config.jvmArgs);
             cmd.add("-jar");
             cmd.add(config.jar.toAbsolutePath().toString());
@@ -149,17 +218,37 @@ public final class RunnerProcess implements AutoCloseable {
                 StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
                 java.nio.file.StandardOpenOption.APPEND);
         process = pb.start();
-        awaitSocket();
     }
 
-    private void awaitSocket() throws IOException {
+    /**
+     * What tells one socket file from another under the same name: its device and inode, and its
+     * modification time (an inode freed by a delete is often reused at once), or null when there is none.
+     */
+    static Object fileKey(Path p) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return List.of(a.fileKey(), a.lastModifiedTime());
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Waits until the path names a socket other than the one it named when this process was
+     * started, and that socket accepts a connection; for the runner jar (not a custom
+     * {@link Builder#command}) also until this start logged {@link #READY_LINE}: the runner
+     * publishes its socket before it loads its plugins, and RPCs sent meanwhile wait for them,
+     * which a test must not count as the runner's latency.
+     */
+    public void awaitSocket() throws IOException {
         long deadline = System.nanoTime() + config.startTimeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
                 throw new IOException("runner exited with code " + process.exitValue()
                         + " before listening on " + socket + "; output:\n" + logs());
             }
-            if (Files.exists(socket)) {
+            Object key = fileKey(socket);
+            if (key != null && !key.equals(socketBefore) && (!config.command.isEmpty() || readyLogged())) {
                 try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
                     return;
                 } catch (IOException notYet) {
@@ -170,6 +259,15 @@ public final class RunnerProcess implements AutoCloseable {
         }
         throw new IOException("runner did not listen on " + socket + " within " + config.startTimeout
                 + "; output:\n" + logs());
+    }
+
+    /** What the runner logs once it serves with its plugins loaded. */
+    public static final String READY_LINE = "RunnerMain - listening on ";
+
+    private boolean readyLogged() {
+        String all = logs();
+        int thisStart = all.lastIndexOf("=== start #" + starts + ":");
+        return thisStart >= 0 && all.indexOf(READY_LINE, thisStart) >= 0;
     }
 
     public Path socketPath() {
@@ -213,12 +311,18 @@ public final class RunnerProcess implements AutoCloseable {
         return process;
     }
 
-    /** SIGTERM and wait (up to {@code timeout}); returns the exit code, or -1 if still alive. */
-    public int stop(Duration timeout) {
+    /** SIGTERM, without waiting. */
+    public void terminate() {
+        if (process != null) {
+            process.destroy();
+        }
+    }
+
+    /** Waits up to {@code timeout} for the process to end; its exit code, or -1 if still alive. */
+    public int awaitExit(Duration timeout) {
         if (process == null) {
             return -1;
         }
-        process.destroy();
         try {
             if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 return process.exitValue();
@@ -227,6 +331,12 @@ public final class RunnerProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         return -1;
+    }
+
+    /** SIGTERM and wait (up to {@code timeout}); returns the exit code, or -1 if still alive. */
+    public int stop(Duration timeout) {
+        terminate();
+        return awaitExit(timeout);
     }
 
     /** SIGTERM and wait up to 10 s; returns the exit code (-1 if it did not exit). */
@@ -273,13 +383,23 @@ public final class RunnerProcess implements AutoCloseable {
             }
         }
         try {
-            Files.deleteIfExists(socket);
+            if (!listening(socket)) {
+                Files.deleteIfExists(socket); // a successor's live socket stays
+            }
             if (System.getenv("APISIX_SIM_KEEP_LOGS") == null) {
                 Files.deleteIfExists(logFile);
                 Files.deleteIfExists(dir);
             }
         } catch (IOException ignored) {
             // best effort (a custom socket path may live elsewhere)
+        }
+    }
+
+    private static boolean listening(Path socket) {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -17,41 +17,20 @@ import org.junit.jupiter.api.Test;
 
 /** RunnerProcess against a tiny stand-in program run with the JDK's source launcher. */
 class RunnerProcessTest {
-    private static final String PROGRAM = String.join("\n",
-            "import java.net.*; import java.nio.channels.*; import java.nio.file.*;",
-            "public class Stand {",
-            "  public static void main(String[] a) throws Exception {",
-            "    String addr = System.getenv(\"APISIX_LISTEN_ADDRESS\");",
-            "    System.out.println(\"expire=\" + System.getenv(\"APISIX_CONF_EXPIRE_TIME\") + \" extra=\" + System.getenv(\"EXTRA\"));",
-            "    if (\"yes\".equals(System.getenv(\"FAIL\"))) { System.out.println(\"bad config: secret\"); System.exit(3); }",
-            "    Path p = Paths.get(addr.substring(5)); Files.deleteIfExists(p);",
-            "    ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX);",
-            "    s.bind(UnixDomainSocketAddress.of(p));",
-            "    Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); Files.deleteIfExists(p); } catch (Exception e) {} }));",
-            "    System.out.println(\"listening\");",
-            "    while (true) { s.accept().close(); }",
-            "  }",
-            "}");
-
-    private Path dir;
-    private Path source;
+    private StandInRunner stand;
 
     @BeforeEach
     void setUp() throws IOException {
-        dir = Files.createTempDirectory(Path.of("/tmp"), "rptest-");
-        source = dir.resolve("Stand.java");
-        Files.writeString(source, PROGRAM);
+        stand = new StandInRunner();
     }
 
     @AfterEach
     void tearDown() throws IOException {
-        Files.deleteIfExists(source);
-        Files.deleteIfExists(dir);
+        stand.close();
     }
 
     private RunnerProcess.Builder builder() {
-        String java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        return RunnerProcess.builder(Path.of("unused.jar")).command(List.of(java, source.toString()));
+        return stand.builder();
     }
 
     @Test
@@ -72,6 +51,18 @@ class RunnerProcessTest {
             p.restart();
             assertTrue(p.isAlive());
             assertEquals(3, p.logs().split("=== start #").length - 1);
+        }
+    }
+
+    @Test
+    void aSuccessorStartsOnTheSameSocketAndIsWaitedForUntilItsSocketIsThere() throws Exception {
+        try (RunnerProcess first = builder().start(); RunnerProcess next = first.successor().start()) {
+            assertEquals(first.socketPath(), next.socketPath());
+            assertTrue(next.isAlive());
+            assertTrue(next.awaitLog("listening", Duration.ofSeconds(5)));
+            first.kill(); // no shutdown hook: the stand-in would delete the path whatever names it
+            first.close();
+            assertTrue(Files.exists(next.socketPath()), "closing the first leaves the successor's live socket");
         }
     }
 

@@ -30,6 +30,16 @@ import java.util.Set;
  * @param idleTimeout    a connection with no RPC for this long is closed; zero keeps idle
  *                       connections forever ({@code SESSION_RUNNER_IDLE_TIMEOUT}, seconds, default
  *                       600: longer than APISIX's 180 s keepalive, so APISIX closes first)
+ * @param peers          who may connect ({@code SESSION_RUNNER_ALLOW_UIDS}, {@code SESSION_RUNNER_ALLOW_GIDS})
+ * @param takeover       whether a runner that finds another one serving the path takes the path
+ *                       over while the other drains ({@code SESSION_RUNNER_TAKEOVER}, default true),
+ *                       or refuses to start
+ * @param handoverWait   after SIGTERM, how long the runner keeps serving while no successor has taken
+ *                       the path over ({@code SESSION_RUNNER_HANDOVER_WAIT}, seconds; default
+ *                       {@link #DEFAULT_HANDOVER_WAIT_UNDER_APISIX} for APISIX's own socket
+ *                       {@code apisix-<pid>.sock}, i.e. under {@code ext-plugin.cmd}, else 0)
+ * @param drainTimeout   how long in-flight RPCs are given once draining began
+ *                       ({@code SESSION_RUNNER_DRAIN_TIMEOUT}, seconds, default 5)
  */
 public record HostSettings(
         Path socketPath,
@@ -40,21 +50,37 @@ public record HostSettings(
         int maxConnections,
         Ticker ticker,
         Duration frameTimeout,
-        Duration idleTimeout) {
+        Duration idleTimeout,
+        PeerPolicy peers,
+        boolean takeover,
+        Duration handoverWait,
+        Duration drainTimeout) {
 
     public static final Duration DEFAULT_CONF_EXPIRY = Duration.ofSeconds(3600);
     public static final Duration DEFAULT_CONF_GRACE = Duration.ofSeconds(10);
     public static final long DEFAULT_CONF_CAPACITY = 100_000;
     public static final int DEFAULT_MAX_CONNECTIONS = 1024;
     /**
-     * 0777 like the official runner 0.4.0: APISIX spawns the runner from its privileged agent
-     * (usually root) while the nginx workers that connect usually run as another user (nobody);
-     * with a tighter mode they get "permission denied". Keep the socket in a directory only the
-     * right users can reach, or set SESSION_RUNNER_SOCKET_MODE (e.g. 0660 with a shared group).
+     * 0666 when no group is listed: APISIX spawns the runner from its privileged agent (usually
+     * root) while the nginx workers that connect usually run as another user (nobody), whom the
+     * runner cannot know before they connect; the peer check ({@link PeerPolicy}) refuses everyone
+     * else. With {@code SESSION_RUNNER_ALLOW_GIDS} the socket belongs to the first group listed and
+     * gets {@link #GROUP_SOCKET_MODE}.
      */
-    public static final String DEFAULT_SOCKET_MODE = "0777";
+    public static final String DEFAULT_SOCKET_MODE = "0666";
+    public static final String GROUP_SOCKET_MODE = "0660";
     public static final Duration DEFAULT_FRAME_TIMEOUT = Duration.ofSeconds(60);
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(600);
+    /**
+     * Under {@code ext-plugin.cmd} an {@code apisix reload} sends the old runner SIGTERM 0.1 s after
+     * the new runner's exec, while the new runner is still starting, and kills it one second later:
+     * serving on for 0.6 s of that bridges the new runner's start up to about 0.7 s and leaves
+     * 0.4 s to drain (answer what is in flight) before the kill, also on a busy machine.
+     */
+    public static final Duration DEFAULT_HANDOVER_WAIT_UNDER_APISIX = Duration.ofMillis(600);
+    public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(5);
+    /** The file name APISIX gives the socket it passes to a runner it spawns. */
+    private static final java.util.regex.Pattern APISIX_SOCKET = java.util.regex.Pattern.compile("apisix-\\d+\\.sock");
 
     public HostSettings {
         Objects.requireNonNull(socketPath, "socketPath");
@@ -63,6 +89,12 @@ public record HostSettings(
         Objects.requireNonNull(ticker, "ticker");
         Objects.requireNonNull(frameTimeout, "frameTimeout");
         Objects.requireNonNull(idleTimeout, "idleTimeout");
+        Objects.requireNonNull(peers, "peers");
+        Objects.requireNonNull(handoverWait, "handoverWait");
+        Objects.requireNonNull(drainTimeout, "drainTimeout");
+        if (handoverWait.isNegative() || drainTimeout.isNegative()) {
+            throw new IllegalArgumentException("the handover wait and the drain timeout must not be negative");
+        }
         if (frameTimeout.isNegative() || frameTimeout.isZero() || idleTimeout.isNegative()) {
             throw new IllegalArgumentException("the frame timeout must be positive and the idle timeout not negative");
         }
@@ -80,32 +112,56 @@ public record HostSettings(
     public static HostSettings of(Path socketPath) {
         return new HostSettings(socketPath, DEFAULT_CONF_EXPIRY, DEFAULT_CONF_GRACE, DEFAULT_CONF_CAPACITY,
                 parseMode(DEFAULT_SOCKET_MODE), DEFAULT_MAX_CONNECTIONS, Ticker.systemTicker(),
-                DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT);
+                DEFAULT_FRAME_TIMEOUT, DEFAULT_IDLE_TIMEOUT, PeerPolicy.gatewayWorkers(), true,
+                defaultHandoverWait(socketPath), DEFAULT_DRAIN_TIMEOUT);
     }
 
     public HostSettings withConfExpiry(Duration expiry, Duration grace) {
-        return new HostSettings(socketPath, expiry, grace, confCapacity, socketMode, maxConnections, ticker, frameTimeout, idleTimeout);
+        return new HostSettings(socketPath, expiry, grace, confCapacity, socketMode, maxConnections, ticker, frameTimeout, idleTimeout,
+                peers, takeover, handoverWait, drainTimeout);
     }
 
     public HostSettings withConfCapacity(long capacity) {
-        return new HostSettings(socketPath, confExpiry, confGrace, capacity, socketMode, maxConnections, ticker, frameTimeout, idleTimeout);
+        return new HostSettings(socketPath, confExpiry, confGrace, capacity, socketMode, maxConnections, ticker, frameTimeout, idleTimeout,
+                peers, takeover, handoverWait, drainTimeout);
     }
 
     public HostSettings withTicker(Ticker newTicker) {
-        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, newTicker, frameTimeout, idleTimeout);
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, newTicker, frameTimeout, idleTimeout,
+                peers, takeover, handoverWait, drainTimeout);
     }
 
     public HostSettings withSocketMode(Set<PosixFilePermission> mode) {
-        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, mode, maxConnections, ticker, frameTimeout, idleTimeout);
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, mode, maxConnections, ticker, frameTimeout, idleTimeout,
+                peers, takeover, handoverWait, drainTimeout);
     }
 
     public HostSettings withMaxConnections(int max) {
-        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, max, ticker, frameTimeout, idleTimeout);
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, max, ticker, frameTimeout, idleTimeout,
+                peers, takeover, handoverWait, drainTimeout);
     }
 
     public HostSettings withTimeouts(Duration frame, Duration idle) {
         return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, ticker,
-                frame, idle);
+                frame, idle, peers, takeover, handoverWait, drainTimeout);
+    }
+
+    public HostSettings withPeers(PeerPolicy policy) {
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, ticker,
+                frameTimeout, idleTimeout, policy, takeover, handoverWait, drainTimeout);
+    }
+
+    /** Whether to take the path over from a running runner, how long to serve on after SIGTERM, how long to drain. */
+    public HostSettings withLifecycle(boolean takeOver, Duration handover, Duration drain) {
+        return new HostSettings(socketPath, confExpiry, confGrace, confCapacity, socketMode, maxConnections, ticker,
+                frameTimeout, idleTimeout, peers, takeOver, handover, drain);
+    }
+
+    /** {@link #DEFAULT_HANDOVER_WAIT_UNDER_APISIX} for a socket named as APISIX names the one it spawns a runner on, else 0. */
+    static Duration defaultHandoverWait(Path socket) {
+        Path name = socket.getFileName();
+        return name != null && APISIX_SOCKET.matcher(name.toString()).matches()
+                ? DEFAULT_HANDOVER_WAIT_UNDER_APISIX : Duration.ZERO;
     }
 
     /** The time after its PrepareConf at which a conf token is forgotten. */
@@ -116,8 +172,10 @@ public record HostSettings(
     /**
      * Reads {@code APISIX_LISTEN_ADDRESS} (required), {@code APISIX_CONF_EXPIRE_TIME},
      * {@code SESSION_RUNNER_CONF_GRACE}, {@code SESSION_RUNNER_CONF_CAPACITY},
-     * {@code SESSION_RUNNER_SOCKET_MODE}, {@code SESSION_RUNNER_FRAME_TIMEOUT} and
-     * {@code SESSION_RUNNER_IDLE_TIMEOUT}.
+     * {@code SESSION_RUNNER_SOCKET_MODE}, {@code SESSION_RUNNER_FRAME_TIMEOUT},
+     * {@code SESSION_RUNNER_IDLE_TIMEOUT}, {@code SESSION_RUNNER_ALLOW_UIDS},
+     * {@code SESSION_RUNNER_ALLOW_GIDS}, {@code SESSION_RUNNER_TAKEOVER},
+     * {@code SESSION_RUNNER_HANDOVER_WAIT} and {@code SESSION_RUNNER_DRAIN_TIMEOUT}.
      *
      * @throws IllegalArgumentException with a message fit for the operator
      */
@@ -138,7 +196,11 @@ public record HostSettings(
             throw new IllegalArgumentException("SESSION_RUNNER_CONF_CAPACITY must be at least 1");
         }
         storageIdleClose(env); // read by the session plugin; a bad value stops the start here
-        String modeText = env.getOrDefault("SESSION_RUNNER_SOCKET_MODE", DEFAULT_SOCKET_MODE).trim();
+        PeerPolicy peers = PeerPolicy.fromEnv(env);
+        String modeText = env.getOrDefault("SESSION_RUNNER_SOCKET_MODE", "").trim();
+        if (modeText.isEmpty()) {
+            modeText = peers.socketGroup() == null ? DEFAULT_SOCKET_MODE : GROUP_SOCKET_MODE;
+        }
         Set<PosixFilePermission> mode;
         try {
             mode = parseMode(modeText);
@@ -150,8 +212,40 @@ public record HostSettings(
             throw new IllegalArgumentException("SESSION_RUNNER_FRAME_TIMEOUT must be at least 1");
         }
         long idle = nonNegative(env, "SESSION_RUNNER_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT.toSeconds());
+        boolean takeover = flag(env, "SESSION_RUNNER_TAKEOVER", true);
+        Duration handover = seconds(env, "SESSION_RUNNER_HANDOVER_WAIT", defaultHandoverWait(path));
+        Duration drain = seconds(env, "SESSION_RUNNER_DRAIN_TIMEOUT", DEFAULT_DRAIN_TIMEOUT);
         return new HostSettings(path, expiry, grace, capacity, mode, DEFAULT_MAX_CONNECTIONS, Ticker.systemTicker(),
-                Duration.ofSeconds(frame), Duration.ofSeconds(idle));
+                Duration.ofSeconds(frame), Duration.ofSeconds(idle), peers, takeover, handover, drain);
+    }
+
+    private static boolean flag(Map<String, String> env, String name, boolean fallback) {
+        String text = env.get(name);
+        if (text == null || text.isBlank()) {
+            return fallback;
+        }
+        return switch (text.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "true", "1", "yes" -> true;
+            case "false", "0", "no" -> false;
+            default -> throw new IllegalArgumentException(name + " must be true or false, got: " + text);
+        };
+    }
+
+    /** Seconds with up to three decimals ({@code 0.75}), not negative. */
+    private static Duration seconds(Map<String, String> env, String name, Duration fallback) {
+        String text = env.get(name);
+        if (text == null || text.isBlank()) {
+            return fallback;
+        }
+        try {
+            java.math.BigDecimal value = new java.math.BigDecimal(text.trim());
+            if (value.signum() < 0 || value.scale() > 3 || value.compareTo(java.math.BigDecimal.valueOf(86_400)) > 0) {
+                throw new NumberFormatException();
+            }
+            return Duration.ofMillis(value.movePointRight(3).longValueExact());
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException(name + " must be seconds between 0 and 86400, e.g. 0.75, got: " + text);
+        }
     }
 
     /** Parses an octal mode such as {@code 0777} or {@code 660}. */

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
  * The session engine's counters and the storage-latency histogram, in Prometheus' text format.
  * One instance per runner process ({@link #shared()}), served by {@link MetricsEndpoint}.
  */
-public final class PrometheusMetrics implements SessionMetrics {
+public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
 
     private static final PrometheusMetrics SHARED = new PrometheusMetrics();
 
@@ -28,11 +28,15 @@ public final class PrometheusMetrics implements SessionMetrics {
     private final Map<Rejection, LongAdder> rejected = new EnumMap<>(Rejection.class);
     private final Map<Rejection, LongAdder> refused = new EnumMap<>(Rejection.class);
     private final Map<String, Histogram> storage = new ConcurrentHashMap<>();
+    private final Map<Refusal, LongAdder> refusedConnections = new EnumMap<>(Refusal.class);
 
     public PrometheusMetrics() {
         for (Rejection r : Rejection.values()) {
             rejected.put(r, new LongAdder());
             refused.put(r, new LongAdder());
+        }
+        for (Refusal r : Refusal.values()) {
+            refusedConnections.put(r, new LongAdder());
         }
     }
 
@@ -82,6 +86,11 @@ public final class PrometheusMetrics implements SessionMetrics {
     }
 
     @Override
+    public void connectionRefused(Refusal reason) {
+        refusedConnections.get(reason).increment();
+    }
+
+    @Override
     public void storageLatency(String operation, long nanos, boolean failed) {
         storage.computeIfAbsent(operation, op -> new Histogram()).observe(nanos / 1e9, failed);
     }
@@ -109,6 +118,14 @@ public final class PrometheusMetrics implements SessionMetrics {
         storage.entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .forEach(e -> b.append("apisix_session_storage_errors_total{operation=\"").append(e.getKey())
                         .append("\"} ").append(e.getValue().errors.sum()).append('\n'));
+        b.append("# HELP apisix_session_runner_connections_refused_total Connections closed before a frame was read: "
+                + "peer (user/group not allowed), limit (too many connections)\n");
+        b.append("# TYPE apisix_session_runner_connections_refused_total counter\n");
+        for (Map.Entry<Refusal, LongAdder> e : refusedConnections.entrySet()) {
+            b.append("apisix_session_runner_connections_refused_total{reason=\"")
+                    .append(e.getKey().name().toLowerCase(java.util.Locale.ROOT)).append("\"} ")
+                    .append(e.getValue().sum()).append('\n');
+        }
         return b.toString();
     }
 

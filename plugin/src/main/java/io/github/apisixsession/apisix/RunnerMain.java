@@ -24,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * <p>Environment: {@code APISIX_LISTEN_ADDRESS} (required, {@code unix:/abs/path}),
  * {@code APISIX_CONF_EXPIRE_TIME} (seconds, default 3600), {@code SESSION_RUNNER_CONF_GRACE}
  * (seconds, default 10), {@code SESSION_RUNNER_CONF_CAPACITY} (default 100000),
- * {@code SESSION_RUNNER_SOCKET_MODE} (octal, default 0777: the nginx workers usually run as another
- * user than the runner).
+ * {@code SESSION_RUNNER_SOCKET_MODE} (octal, default 0666, or 0660 with allowed groups), who may
+ * connect ({@code SESSION_RUNNER_ALLOW_UIDS}, {@code SESSION_RUNNER_ALLOW_GIDS}), and the process
+ * life ({@code SESSION_RUNNER_TAKEOVER}, {@code SESSION_RUNNER_HANDOVER_WAIT},
+ * {@code SESSION_RUNNER_DRAIN_TIMEOUT}): see the usage text and docs/architecture.md.
  */
 public final class RunnerMain {
 
@@ -33,17 +35,26 @@ public final class RunnerMain {
     static final int EXIT_FAILURE = 1;
 
     private static final String USAGE = String.join(System.lineSeparator(),
-            "usage: java -jar apisix-session-runner.jar [run | migrate ... | sessions ... | --version]",
+            "usage: java -jar apisix-session-runner.jar [run | migrate ... | sessions ... | cds-archive | --version]",
             "  run       serve APISIX's ext-plugin protocol (the default)",
             "  --version print the version, git commit and build time",
             "  migrate   apply the PostgreSQL storage's schema migrations and exit (migrate --help)",
             "  sessions  list or revoke every session of a subject (sessions --help)",
+            "  cds-archive  start, serve one request and stop: run it as java -XX:ArchiveClassesAtExit=FILE.jsa",
+            "            -jar ... cds-archive, then start the runner with -XX:SharedArchiveFile=FILE.jsa (faster start)",
             "environment:",
             "  APISIX_LISTEN_ADDRESS         unix:/absolute/path of the socket (required; set by APISIX)",
             "  APISIX_CONF_EXPIRE_TIME       conf token lifetime in seconds (default 3600; set by APISIX)",
             "  SESSION_RUNNER_CONF_GRACE     seconds kept beyond that (default 10)",
             "  SESSION_RUNNER_CONF_CAPACITY  most conf tokens kept (default 100000)",
-            "  SESSION_RUNNER_SOCKET_MODE    octal permissions of the socket file (default 0777)",
+            "  SESSION_RUNNER_SOCKET_MODE    octal permissions of the socket file (default 0666; 0660 with ALLOW_GIDS)",
+            "  SESSION_RUNNER_ALLOW_UIDS     users (names or uids, comma-separated) allowed to connect besides root and",
+            "                                the runner's user (default: the users local nginx workers run as; any: all)",
+            "  SESSION_RUNNER_ALLOW_GIDS     groups allowed to connect; the socket gets the first one (default: none)",
+            "  SESSION_RUNNER_TAKEOVER       take the socket over from a runner serving it, which then drains (default true)",
+            "  SESSION_RUNNER_HANDOVER_WAIT  seconds to serve on after SIGTERM until a successor takes over",
+            "                                (default 0.6 on APISIX's apisix-<pid>.sock, i.e. under ext-plugin.cmd; else 0)",
+            "  SESSION_RUNNER_DRAIN_TIMEOUT  seconds in-flight RPCs get once draining began (default 5)",
             "  SESSION_RUNNER_STORAGE_IDLE_CLOSE  seconds a Redis/PostgreSQL storage no route uses stays open (default 60)",
             "  SESSION_RUNNER_FRAME_TIMEOUT  seconds before a connection stuck inside a frame is closed (default 60)",
             "  SESSION_RUNNER_IDLE_TIMEOUT   seconds before a connection with no RPC is closed (default 600, 0: never)",
@@ -82,10 +93,8 @@ public final class RunnerMain {
     }
 
     public static void main(String[] args) {
-        int code = run(args, System.getenv(), System.out, System.err);
-        if (code != 0) {
-            System.exit(code);
-        }
+        // exit also on 0: the metrics endpoint's HTTP dispatcher is not a daemon thread
+        System.exit(run(args, System.getenv(), System.out, System.err));
     }
 
     /** Everything but the process exit; returns the exit code (blocks while serving). */
@@ -104,6 +113,8 @@ public final class RunnerMain {
                     return external(MIGRATE_COMMAND, java.util.Arrays.copyOfRange(args, 1, args.length), env, out, err);
                 case "sessions":
                     return SessionsCommand.run(java.util.Arrays.copyOfRange(args, 1, args.length), env, out, err);
+                case "cds-archive":
+                    return CdsTraining.run(out, err);
                 default:
                     err.println("unknown command: " + args[0]);
                     err.println(USAGE);
@@ -121,6 +132,43 @@ public final class RunnerMain {
         }
         Logger log = LoggerFactory.getLogger(RunnerMain.class);
         log.info("{}", BuildInfo.current().summary());
+        String metricsAddress = env.get("SESSION_METRICS_ADDRESS");
+        if (metricsAddress != null && !metricsAddress.isBlank()) {
+            try {
+                MetricsEndpoint.parse(metricsAddress.trim()); // a bad address stops the runner before it listens
+            } catch (IllegalArgumentException e) {
+                err.println("apisix-session-runner: metrics: " + e.getMessage());
+                return EXIT_USAGE;
+            }
+        }
+        Thread.setDefaultUncaughtExceptionHandler(RunnerMain::uncaught);
+        // listen first, load the plugins after: APISIX's RPCs wait for them instead of failing
+        // with "connection refused" during the start
+        ExtPluginServer server;
+        try {
+            server = ExtPluginServer.open(settings);
+        } catch (IOException | IllegalArgumentException e) {
+            err.println("apisix-session-runner: cannot listen on " + settings.socketPath() + ": " + e.getMessage());
+            return EXIT_FAILURE;
+        }
+        installSignalHandlers(server);
+        int code = load(server, settings, env, err, log);
+        if (code != 0) {
+            server.shutdown(java.time.Duration.ZERO);
+            return code;
+        }
+        try {
+            server.awaitTermination();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.close();
+        }
+        return 0;
+    }
+
+    /** Loads the extension jars, the plugins and the metrics endpoint, and hands the plugins to the server. */
+    private static int load(ExtPluginServer server, HostSettings settings, Map<String, String> env, PrintStream err,
+            Logger log) {
         List<Path> extraJars = extensionJars(env);
         if (!extraJars.isEmpty()) {
             // ServiceLoader looks through the context class loader: storages and plugins in lib/
@@ -136,12 +184,10 @@ public final class RunnerMain {
             err.println("apisix-session-runner: cannot load a plugin: " + e.getMessage());
             return EXIT_FAILURE;
         }
-        // the metrics endpoint first: a bad address must stop the runner before APISIX can connect
-        MetricsEndpoint metrics = null;
         String metricsAddress = env.get("SESSION_METRICS_ADDRESS");
         if (metricsAddress != null && !metricsAddress.isBlank()) {
             try {
-                metrics = MetricsEndpoint.start(metricsAddress.trim(), PrometheusMetrics.shared());
+                MetricsEndpoint metrics = MetricsEndpoint.start(metricsAddress.trim(), PrometheusMetrics.shared());
                 log.info("metrics on http://{}:{}/metrics", metrics.address().getHostString(),
                         metrics.address().getPort());
             } catch (IOException | IllegalArgumentException e) {
@@ -149,26 +195,25 @@ public final class RunnerMain {
                 return EXIT_USAGE;
             }
         }
-        ExtPluginServer server;
         try {
-            server = ExtPluginServer.start(settings, plugins);
+            server.serve(plugins);
         } catch (IOException | IllegalArgumentException e) {
-            err.println("apisix-session-runner: cannot listen on " + settings.socketPath() + ": " + e.getMessage());
-            if (metrics != null) {
-                metrics.close();
-            }
+            err.println("apisix-session-runner: cannot take over " + settings.socketPath() + ": " + e.getMessage());
             return EXIT_FAILURE;
         }
-        log.info("listening on {} (conf lifetime {} s, capacity {}) with plugins {}", server.socketPath(),
-                settings.confLifetime().toSeconds(), settings.confCapacity(), server.pluginNames());
-        installSignalHandlers(server);
-        try {
-            server.awaitTermination();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            server.close();
-        }
+        log.info("listening on {} (conf lifetime {} s, capacity {}) with plugins {}; peers allowed: {}",
+                server.socketPath(), settings.confLifetime().toSeconds(), settings.confCapacity(),
+                server.pluginNames(), settings.peers().describe());
         return 0;
+    }
+
+    /** An Error in any thread of ours that ends the JVM's trust in itself ends the process. */
+    private static void uncaught(Thread thread, Throwable e) {
+        if (e instanceof VirtualMachineError vme) {
+            FatalErrors.exit(vme);
+        }
+        LoggerFactory.getLogger(RunnerMain.class).error("thread {} failed: {}: {}", thread.getName(),
+                e.getClass().getName(), e.getMessage());
     }
 
     /**
@@ -221,8 +266,11 @@ public final class RunnerMain {
     }
 
     /**
-     * SIGTERM (APISIX stopping) and SIGINT: stop accepting, let in-flight RPCs finish, close the
-     * plugins, delete the socket, exit 0. A shutdown hook covers other exits (System.exit).
+     * SIGTERM (APISIX stopping, or reloading) and SIGINT: serve on while no successor has taken the
+     * path over, for at most {@code SESSION_RUNNER_HANDOVER_WAIT}; then stop accepting, answer every
+     * RPC in flight, close the plugins, delete the socket if it is still this runner's, exit 0 (the
+     * main thread returns once the server has terminated; nothing here calls System.exit, which
+     * would run the shutdown hook concurrently with the drain). The hook covers other exits.
      */
     private static void installSignalHandlers(ExtPluginServer server) {
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "a6-shutdown-hook"));
@@ -231,8 +279,7 @@ public final class RunnerMain {
                 sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
                     Thread stopper = new Thread(() -> {
                         LoggerFactory.getLogger(RunnerMain.class).info("SIG{} received, shutting down", name);
-                        server.close();
-                        System.exit(0);
+                        server.stop();
                     }, "a6-shutdown");
                     stopper.start();
                 });

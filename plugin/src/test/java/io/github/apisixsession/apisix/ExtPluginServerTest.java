@@ -149,8 +149,9 @@ class ExtPluginServerTest {
         try (TestGateway gw = TestGateway.connect(socket())) {
             long t1 = gw.prepareConf("route#1#ext-plugin-pre-req#1", "noop", "{}");
             long t2 = gw.prepareConf("route#2#ext-plugin-pre-req#1", "noop", "{}");
-            assertEquals(1, t1);
-            assertEquals(2, t2);
+            assertNotEquals(0, t1);
+            assertNotEquals(0, t2);
+            assertNotEquals(t1, t2);
         }
     }
 
@@ -401,7 +402,8 @@ class ExtPluginServerTest {
             }
             assertEquals(Action.NONE, other.reqCall(token, TestGateway.Request.get("/"), Map.of(), null).reqResp().actionType());
             try (TestGateway fresh = TestGateway.connect(socket())) {
-                assertTrue(fresh.prepareConf("k", "noop", "") > token);
+                long another = fresh.prepareConf("k", "noop", "");
+                assertTrue(another > 0 && another != token);
             }
         }
     }
@@ -503,7 +505,7 @@ class ExtPluginServerTest {
         SLEEP_STARTED = new CountDownLatch(1);
         start();
         assertTrue(Files.exists(socket()));
-        assertEquals(PosixFilePermissions.fromString("rwxrwxrwx"), Files.getPosixFilePermissions(socket()));
+        assertEquals(PosixFilePermissions.fromString("rw-rw-rw-"), Files.getPosixFilePermissions(socket()));
         TestGateway idle = TestGateway.connect(socket());
         TestGateway busy = TestGateway.connect(socket());
         long token = busy.prepareConf("k", "sleepy", "");
@@ -515,7 +517,7 @@ class ExtPluginServerTest {
             assertTrue(SLEEP_STARTED.await(5, TimeUnit.SECONDS));
             server.shutdown(Duration.ofSeconds(5));
             assertEquals(A6Frame.RPC_HTTP_REQ_CALL, inFlight.get(5, TimeUnit.SECONDS), "the in-flight RPC got its reply");
-            assertNull(busy.read(), "then the connection is closed");
+            assertEquals(1, busy.bytesUntilEnd(), "then a stray byte (nginx does not pool the connection) and the end");
             assertNull(idle.read(), "idle connections are closed");
             assertFalse(Files.exists(socket()), "socket file deleted");
             assertEquals(1, sleepy.closes.get());
@@ -532,8 +534,9 @@ class ExtPluginServerTest {
     void staleSocketFileIsReplacedAndSocketModeApplied() throws Exception {
         start(HostSettings.of(socket()).withSocketMode(HostSettings.parseMode("0660")));
         assertEquals(PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(socket()));
-        // a second server on a live socket refuses to start
-        assertThrows(IOException.class, () -> ExtPluginServer.start(HostSettings.of(socket()), List.of()));
+        // with takeover off, a second server on a live socket refuses to start
+        assertThrows(IOException.class, () -> ExtPluginServer.start(HostSettings.of(socket())
+                .withLifecycle(false, Duration.ZERO, Duration.ofSeconds(1)), List.of()));
         server.shutdown(Duration.ofSeconds(1));
         assertFalse(Files.exists(socket()));
         // create a stale socket by binding and closing a raw channel
@@ -543,7 +546,7 @@ class ExtPluginServerTest {
         assertTrue(Files.exists(socket()), "stale socket file left behind (as after a crash)");
         server = ExtPluginServer.start(HostSettings.of(socket()), List.of(new NoopPlugin()));
         try (TestGateway gw = TestGateway.connect(socket())) {
-            assertEquals(1, gw.prepareConf("k", "noop", ""));
+            assertTrue(gw.prepareConf("k", "noop", "") > 0);
         }
     }
 
@@ -671,7 +674,7 @@ class ExtPluginServerTest {
         assertEquals(A6Frame.RPC_EXTRA_INFO, asked.read().type(), "the plugin asks for request_id");
         assertNull(readWithin(asked, Duration.ofSeconds(5)), "no answer: closed without a reply");
         try (TestGateway fresh = TestGateway.connect(socket())) {
-            assertTrue(fresh.prepareConf("k", "noop", "") > token, "the server still serves");
+            assertTrue(fresh.prepareConf("k", "noop", "") > 0, "the server still serves");
         }
     }
 

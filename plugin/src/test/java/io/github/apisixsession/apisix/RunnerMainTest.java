@@ -2,6 +2,7 @@ package io.github.apisixsession.apisix;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,8 +83,44 @@ class RunnerMainTest {
         HostSettings d = HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/y.sock"));
         assertEquals(Duration.ofSeconds(3610), d.confLifetime());
         assertEquals(100_000, d.confCapacity());
-        assertEquals(PosixFilePermissions.fromString("rwxrwxrwx"), d.socketMode());
+        assertEquals(PosixFilePermissions.fromString("rw-rw-rw-"), d.socketMode());
         assertThrows(IllegalArgumentException.class, () -> HostSettings.parseMode("1777"));
+    }
+
+    @Test
+    void lifecycleAndPeerSettingsFromEnv() {
+        HostSettings apisix = HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/x/apisix-1234.sock"));
+        assertEquals(Duration.ofMillis(600), apisix.handoverWait(), "under ext-plugin.cmd: serve on after SIGTERM");
+        assertTrue(apisix.takeover());
+        assertEquals(Duration.ofSeconds(5), apisix.drainTimeout());
+        assertTrue(apisix.peers().checksPeers());
+        assertNull(apisix.peers().socketGroup());
+        HostSettings byHand = HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/x/runner.sock"));
+        assertEquals(Duration.ZERO, byHand.handoverWait(), "path_for_test: stop at once");
+        HostSettings set = HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/x/runner.sock",
+                "SESSION_RUNNER_TAKEOVER", "false", "SESSION_RUNNER_HANDOVER_WAIT", "0.5",
+                "SESSION_RUNNER_DRAIN_TIMEOUT", "2.25", "SESSION_RUNNER_ALLOW_UIDS", "nobody,0",
+                "SESSION_RUNNER_ALLOW_GIDS", "root"));
+        assertFalse(set.takeover());
+        assertEquals(Duration.ofMillis(500), set.handoverWait());
+        assertEquals(Duration.ofMillis(2250), set.drainTimeout());
+        assertEquals("root", set.peers().socketGroup().getName());
+        assertEquals(PosixFilePermissions.fromString("rw-rw----"), set.socketMode(), "group, not world, with a group listed");
+        assertFalse(HostSettings.fromEnv(Map.of("APISIX_LISTEN_ADDRESS", "unix:/tmp/x/r.sock",
+                "SESSION_RUNNER_ALLOW_UIDS", "any")).peers().checksPeers());
+        String sock = "unix:/tmp/x/r.sock";
+        for (Map<String, String> bad : List.of(
+                Map.of("APISIX_LISTEN_ADDRESS", sock, "SESSION_RUNNER_TAKEOVER", "maybe"),
+                Map.of("APISIX_LISTEN_ADDRESS", sock, "SESSION_RUNNER_HANDOVER_WAIT", "-1"),
+                Map.of("APISIX_LISTEN_ADDRESS", sock, "SESSION_RUNNER_DRAIN_TIMEOUT", "0.0001"),
+                Map.of("APISIX_LISTEN_ADDRESS", sock, "SESSION_RUNNER_ALLOW_UIDS", "no-such-user-here"),
+                Map.of("APISIX_LISTEN_ADDRESS", sock, "SESSION_RUNNER_ALLOW_GIDS", "no-such-group-here"),
+                Map.of("APISIX_LISTEN_ADDRESS", sock, "SESSION_RUNNER_ALLOW_UIDS", "any,root"))) {
+            err.reset();
+            assertEquals(2, run(bad), bad.toString());
+            String name = bad.keySet().stream().filter(k -> !k.equals("APISIX_LISTEN_ADDRESS")).findFirst().orElseThrow();
+            assertTrue(stderr().contains(name), name + ": " + stderr());
+        }
     }
 
     @Test

@@ -45,6 +45,21 @@ final class TestGateway implements AutoCloseable {
         return A6Frame.read(channel);
     }
 
+    /**
+     * Reads to the end of the stream and returns how many bytes came: 1 after a draining runner's
+     * last reply (the stray byte that keeps nginx from pooling the connection), 0 after a close.
+     */
+    int bytesUntilEnd() throws IOException {
+        java.nio.ByteBuffer rest = java.nio.ByteBuffer.allocate(64);
+        int total = 0;
+        int n;
+        while ((n = channel.read(rest)) >= 0) {
+            total += n;
+            rest.clear();
+        }
+        return total;
+    }
+
     static int errorCode(A6Frame frame) {
         assertEquals(A6Frame.RPC_ERROR, frame.type(), "expected an error frame");
         return io.github.api7.A6.Err.Resp.getRootAsResp(buf(frame.payload())).code();
@@ -188,15 +203,20 @@ final class TestGateway implements AutoCloseable {
             } else {
                 throw new AssertionError("unexpected ExtraInfo type " + req.infoType());
             }
-            FlatBufferBuilder b = new FlatBufferBuilder(64);
-            int vec = result == null ? 0 : io.github.api7.A6.ExtraInfo.Resp.createResultVector(b, result);
-            io.github.api7.A6.ExtraInfo.Resp.startResp(b);
-            if (vec != 0) {
-                io.github.api7.A6.ExtraInfo.Resp.addResult(b, vec);
-            }
-            b.finish(io.github.api7.A6.ExtraInfo.Resp.endResp(b));
-            send(A6Frame.RPC_EXTRA_INFO, b.sizedByteArray());
+            answerExtraInfo(result);
         }
+    }
+
+    /** Sends an ExtraInfo answer ({@code null}: no result). */
+    void answerExtraInfo(byte[] result) throws IOException {
+        FlatBufferBuilder b = new FlatBufferBuilder(64);
+        int vec = result == null ? 0 : io.github.api7.A6.ExtraInfo.Resp.createResultVector(b, result);
+        io.github.api7.A6.ExtraInfo.Resp.startResp(b);
+        if (vec != 0) {
+            io.github.api7.A6.ExtraInfo.Resp.addResult(b, vec);
+        }
+        b.finish(io.github.api7.A6.ExtraInfo.Resp.endResp(b));
+        send(A6Frame.RPC_EXTRA_INFO, b.sizedByteArray());
     }
 
     // ---- helpers ----
