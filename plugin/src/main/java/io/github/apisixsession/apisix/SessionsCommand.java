@@ -7,6 +7,7 @@ import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.persistence.SessionStorages;
+import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageContext;
 import io.github.apisixsession.storage.StorageException;
 
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,10 +35,21 @@ final class SessionsCommand {
             "  list    print the live sessions of NAME (storage key and expiry)",
             "  revoke  delete every session of NAME: they are refused from the next request on",
             "  --config  the route's session conf value (JSON), e.g. the file you keep it in;",
-            "            it needs a server-side storage and \"store_metadata\": true; $env:// secrets are read",
-            "            from this process's environment");
+            "            it needs a Redis or PostgreSQL storage (the memory storage lives inside the runner)",
+            "            and \"store_metadata\": true; $env:// secrets are read from this process's environment");
 
     private SessionsCommand() {
+    }
+
+    /** Whether the route's storage lives in the runner process (memory): another process sees nothing of it. */
+    private static boolean inProcess(SessionStorages storages, SessionConfig config) throws StorageException {
+        SessionStorages.Lease lease = storages.lease(config.storage(), config.storageConfig());
+        try {
+            SessionStorage started = lease.awaitStart(Duration.ofSeconds(60));
+            return started != null && started.keepsSessionsInProcess();
+        } finally {
+            lease.release();
+        }
     }
 
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
@@ -77,6 +90,12 @@ final class SessionsCommand {
                 err.println("sessions: the route must use a server-side storage with \"store_metadata\": true "
                         + "(sessions created without it are not listed)");
                 return RunnerMain.EXIT_USAGE;
+            }
+            if (inProcess(storages, config)) {
+                err.println("sessions: the " + config.storage() + " storage keeps its sessions inside the running "
+                        + "runner, out of this command's reach; use a Redis or PostgreSQL storage to list or revoke "
+                        + "sessions from outside (or let users log out everywhere with logout_all_query_arg)");
+                return RunnerMain.EXIT_FAILURE;
             }
             SessionRoute route = engine.prepare(config);
             if ("list".equals(action)) {

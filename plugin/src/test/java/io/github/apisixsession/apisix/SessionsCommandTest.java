@@ -82,6 +82,18 @@ class SessionsCommandTest {
         assertTrue(out.toString().contains("sessions list|revoke"));
     }
 
+    @Test
+    void theMemoryStorageIsOutOfReachAndSaysSo() throws Exception {
+        // a memory storage lives inside the running runner: this process would see an empty one
+        Path memory = Files.writeString(dir.resolve("memory.json"),
+                "{\"secret\":\"cli-test-secret-0123456789abcdef0123\",\"storage\":\"memory\",\"store_metadata\":true}");
+        for (String action : List.of("list", "revoke")) {
+            assertEquals(1, run(action, "--subject", "alice", "--config", memory.toString()), action);
+            assertTrue(err.toString().contains("keeps its sessions inside the running runner"), err.toString());
+            assertEquals("", out.toString(), "no \"0 session(s)\" that looks like an answer");
+        }
+    }
+
     private static RequestView login(String consumer) {
         return new RequestView() {
             public String method() {
