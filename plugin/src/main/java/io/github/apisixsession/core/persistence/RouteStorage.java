@@ -2,6 +2,7 @@ package io.github.apisixsession.core.persistence;
 
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
+import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
 
 import java.time.Duration;
@@ -54,6 +55,13 @@ final class RouteStorage implements SessionStorage {
     @Override
     public Map<String, Instant> sessionsOf(String audience, String subject) throws StorageException {
         return ready().sessionsOf(audience, subject);
+    }
+
+    /** Known once the storage is ready; empty before. */
+    @Override
+    public Optional<SharedSessionState> sharedState() {
+        SessionStorage s = entry.readyNow();
+        return s != null ? s.sharedState() : Optional.empty();
     }
 
     @Override
