@@ -100,8 +100,10 @@ class RedisSentinelContractTest extends SessionStorageContract {
     }
 
     /**
-     * Asks the sentinel to fail over and waits until the storage can write to the new master and
-     * the old master has caught up as its replica (so the next failover has one to promote).
+     * Asks the sentinel to fail over and waits until the old master has caught up as the new
+     * master's replica (so the next failover has one to promote), then until the storage can write
+     * to the new master. The probe is written only after the demotion: a write the old master
+     * accepted in between would be dropped by its resynchronisation.
      */
     private void failOver(String before) throws Exception {
         topology.sentinel.cli("SENTINEL", "FAILOVER", "sessions");
@@ -110,11 +112,11 @@ class RedisSentinelContractTest extends SessionStorageContract {
             RedisProcess.sleep(100);
         }
         assertNotEquals(before, masterPort(), "the sentinel promoted the replica");
+        awaitReplica(deadline);
         StorageException last = null;
         while (System.nanoTime() < deadline) {
             try {
                 storage.set(key("session:probe"), "after".getBytes(StandardCharsets.UTF_8), Duration.ofHours(1));
-                awaitReplica(deadline);
                 return;
             } catch (StorageException e) {
                 last = e; // READONLY from the demoted master until the client follows the switch
@@ -131,13 +133,24 @@ class RedisSentinelContractTest extends SessionStorageContract {
         byte[] v = "before".getBytes(StandardCharsets.UTF_8);
         storage.set(key("session:a"), v, Duration.ofHours(1));
         String before = masterPort();
-        // the replica may still be syncing after the previous test's failover
-        try (Jedis master = new Jedis("127.0.0.1", Integer.parseInt(before), 20_000)) {
-            assertEquals(1, master.waitReplicas(1, 15_000), "replicated before the failover");
-        }
+        // replication is asynchronous: a failover before the replica has the entry loses it (a
+        // WAIT on a connection of our own would prove nothing: it has written nothing)
+        awaitOnReplica(before, "sn:" + key("session:a"));
         failOver(before);
         assertArrayEquals(v, storage.get(key("session:a")).orElseThrow(), "a session written before the failover");
         assertArrayEquals("after".getBytes(StandardCharsets.UTF_8), storage.get(key("session:probe")).orElseThrow());
+    }
+
+    /** Waits until the node that is not {@code masterPort} holds {@code redisKey}. */
+    private static void awaitOnReplica(String masterPort, String redisKey) throws Exception {
+        int replica = topology.master.port() == Integer.parseInt(masterPort) ? topology.replica.port() : topology.master.port();
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        try (Jedis r = new Jedis("127.0.0.1", replica, 20_000)) {
+            while (!r.exists(redisKey)) {
+                assertTrue(System.nanoTime() < deadline, "replicated before the failover: " + r.info("replication"));
+                RedisProcess.sleep(100);
+            }
+        }
     }
 
     private static void awaitReplica(long deadline) throws Exception {
