@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 /**
  * The log of a storage outage, a few lines however many requests fail: the first failure at WARN
  * with its cause, a new cause at once, repeats of a cause as one line with a count at most once
- * per interval, and the first success after failures as "recovered after N failures in T s".
+ * per interval, and the first success after failures as "reachable again: recovered after N failures in T s".
  * Under load a stopped store fails thousands of requests a second, and APISIX copies every line
  * of the runner into its error.log.
  *
@@ -127,8 +127,8 @@ public final class OutageLog {
                 return;
             }
             failing = false;
-            sink.info(subject + " recovered after " + failures + (failures == 1 ? " failure" : " failures")
-                    + " in " + seconds(Duration.between(since, clock.instant())) + " s");
+            sink.info(subject + " reachable again: recovered after " + failures
+                    + (failures == 1 ? " failure" : " failures") + " in " + seconds(Duration.between(since, clock.instant())) + " s");
         }
     }
 

@@ -47,7 +47,7 @@ class OutageLogTest {
         assertEquals(4, lines.size(), lines.toString());
         // failures at 0, 3, … ms: the summaries come with the failures at 10,002 and 20,004 ms
         assertEquals(1 + 3_334 + 3_334, counted, "summarised");
-        assertEquals("INFO " + SUBJECT + " recovered after 10000 failures in 30 s", lines.get(lines.size() - 1));
+        assertEquals("INFO " + SUBJECT + " reachable again: recovered after 10000 failures in 30 s", lines.get(lines.size() - 1));
         assertFalse(log.failing());
     }
 
@@ -93,12 +93,12 @@ class OutageLogTest {
         log.success();
         log.success();
         assertEquals(List.of("WARN " + SUBJECT + " failing: " + TIMEOUT,
-                "INFO " + SUBJECT + " recovered after 2 failures in 2.5 s"), lines);
+                "INFO " + SUBJECT + " reachable again: recovered after 2 failures in 2.5 s"), lines);
 
         log.failure(TIMEOUT);
         log.success();
         assertEquals("WARN " + SUBJECT + " failing: " + TIMEOUT, lines.get(2));
-        assertEquals("INFO " + SUBJECT + " recovered after 1 failure in 0.0 s", lines.get(3));
+        assertEquals("INFO " + SUBJECT + " reachable again: recovered after 1 failure in 0.0 s", lines.get(3));
     }
 
     @Test
@@ -117,6 +117,6 @@ class OutageLogTest {
         }
         log.success();
         assertEquals(2, lines.size(), lines.toString());
-        assertEquals("INFO " + SUBJECT + " recovered after 8000 failures in 0.0 s", lines.get(1));
+        assertEquals("INFO " + SUBJECT + " reachable again: recovered after 8000 failures in 0.0 s", lines.get(1));
     }
 }
