@@ -85,7 +85,7 @@ class StorageOutageUnderLoadIT {
             assertTrue(warnings.size() <= allowed, warnings.size() + " WARN lines (at most " + allowed + ") for "
                     + REQUESTS + " failed requests\n" + String.join("\n", warnings));
             assertTrue(outage.contains("redis storage (127.0.0.1:" + redis.port + ") failing: ")
-                    && outage.contains("Connection refused"), "the storage logged the outage and its cause\n" + outage);
+                    && outage.contains("Failed to connect"), "the storage logged the outage and its cause\n" + outage);
             assertTrue(outage.contains("circuit open: "), "the circuit opening was logged\n" + outage);
 
             redis.start();
