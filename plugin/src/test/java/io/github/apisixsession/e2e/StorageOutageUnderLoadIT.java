@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 import redis.clients.jedis.Jedis;
 
 /**
- * A stopped Redis under concurrent load, through the runner: every request gets the route's
+ * A stopped, then a hung Redis under concurrent load, through the runner: every request gets the route's
  * {@code storage_error_status} with the runner's reason, the runner's log holds a few storage
  * warnings rather than one per request (the storage's and the engine's outage logs), most
  * requests are failed at once by the open circuit breaker (counted by the metrics, not timed),
@@ -38,16 +38,40 @@ import redis.clients.jedis.Jedis;
 class StorageOutageUnderLoadIT {
 
     private static final int THREADS = 8;
-    private static final int REQUESTS = 4_000;
     private static final String REASON = "{\"message\":\"session storage unavailable\"}";
 
     @Test
     void aStoppedRedisUnderLoadLogsAFewLinesFailsFastAndRecovers() throws Exception {
+        outageUnderLoad("stopped", 4_000, redis -> {
+            try (Jedis j = redis.jedis()) {
+                j.shutdown();
+            } catch (RuntimeException e) {
+                // the connection drops as it exits
+            }
+            redis.awaitExit();
+        }, TestRedisServer::start, "Failed to connect");
+    }
+
+    /**
+     * A hung Redis (SIGSTOP: connections accepted, never answered): without the breaker each
+     * request would wait for the read timeout; with it only the few that open it and the trials do.
+     */
+    @Test
+    void aHungRedisUnderLoadHoldsOnlyAFewRequestsForTheTimeout() throws Exception {
+        outageUnderLoad("paused", 400, redis -> redis.signal("STOP"), redis -> redis.signal("CONT"),
+                "SocketTimeoutException");
+    }
+
+    private interface Fault {
+        void apply(TestRedisServer redis) throws Exception;
+    }
+
+    private void outageUnderLoad(String what, int requests, Fault fault, Fault repair, String cause) throws Exception {
         int metricsPort;
         try (ServerSocket probe = new ServerSocket(0)) {
             metricsPort = probe.getLocalPort();
         }
-        try (TestRedisServer redis = TestRedisServer.start("storage-outage-under-load-it");
+        try (TestRedisServer redis = TestRedisServer.start("storage-outage-under-load-it-" + what);
              RunnerProcess runner = E2e.start(E2e.runner().env("SESSION_METRICS_ADDRESS", "127.0.0.1:" + metricsPort));
              SimulatedApisix apisix = E2e.gateway(runner)) {
             // no client cache: every request reads Redis, so each one meets the outage
@@ -58,37 +82,38 @@ class StorageOutageUnderLoadIT {
             CookieJar jar = E2e.login(apisix, runner, "/app/login");
             assertIdentity(apisix.send(withCookies("/app/data", jar)), runner, "fiona");
 
-            try (Jedis j = redis.jedis()) {
-                j.shutdown();
-            } catch (RuntimeException e) {
-                // the connection drops as it exits
-            }
-            redis.awaitExit();
             int mark = runner.logs().length();
             long start = System.nanoTime();
-            int unavailable = load(apisix, jar, runner);
+            int unavailable;
+            try {
+                fault.apply(redis);
+                unavailable = load(apisix, jar, requests);
+            } catch (Exception | Error e) {
+                repair.apply(redis);
+                throw e;
+            }
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
-            assertEquals(REQUESTS, unavailable, "every request answered with the storage error");
-            assertTrue(runner.isAlive(), "the runner stays up");
-
             long failedFast = metric(metricsPort, "apisix_session_storage_circuit_open_total{");
             String outage = runner.logs().substring(mark);
             List<String> warnings = outage.lines().filter(l -> l.contains("WARN")).toList();
-            System.out.printf("stopped Redis, %d requests by %d threads in %d s: %d answered 503, %d failed fast by "
-                    + "the open circuit, %d WARN lines in the runner's log%n", REQUESTS, THREADS, seconds, unavailable,
-                    failedFast, warnings.size());
-            // the requests that reached the stopped Redis: 5 to open the circuit, then one trial per second
-            assertTrue(failedFast >= REQUESTS * 9L / 10, "most requests failed at once: " + failedFast);
+            System.out.printf("%s Redis, %d requests by %d threads in %d s: %d answered 503, %d failed fast by "
+                    + "the open circuit, %d WARN lines in the runner's log%n", what, requests, THREADS, seconds,
+                    unavailable, failedFast, warnings.size());
+            repair.apply(redis);
+            assertEquals(requests, unavailable, "every request answered with the storage error");
+            assertTrue(runner.isAlive(), "the runner stays up");
+            // the requests that reached Redis: those in flight when the circuit opened, then one
+            // trial per cool-down
+            assertTrue(failedFast >= requests * 8L / 10, "most requests failed at once: " + failedFast);
             // per logger (storage and engine): the first failure, the circuit opening; then per 10 s a
             // summary of each of these two causes
             long allowed = 6 + 4 * (seconds / 10);
             assertTrue(warnings.size() <= allowed, warnings.size() + " WARN lines (at most " + allowed + ") for "
-                    + REQUESTS + " failed requests\n" + String.join("\n", warnings));
+                    + requests + " failed requests\n" + String.join("\n", warnings));
             assertTrue(outage.contains("redis storage (127.0.0.1:" + redis.port + ") failing: ")
-                    && outage.contains("Failed to connect"), "the storage logged the outage and its cause\n" + outage);
+                    && outage.contains(cause), "the storage logged the outage and its cause\n" + outage);
             assertTrue(outage.contains("circuit open: "), "the circuit opening was logged\n" + outage);
 
-            redis.start();
             Exchange back = awaitRecovery(apisix, jar);
             assertIdentity(back, runner, "fiona");
             String after = runner.logs().substring(mark);
@@ -100,15 +125,15 @@ class StorageOutageUnderLoadIT {
         }
     }
 
-    /** {@link #REQUESTS} requests with the cookie from {@link #THREADS} threads; how many got the storage error. */
-    private static int load(SimulatedApisix apisix, CookieJar jar, RunnerProcess runner) throws Exception {
+    /** {@code requests} requests with the cookie from {@link #THREADS} threads; how many got the storage error. */
+    private static int load(SimulatedApisix apisix, CookieJar jar, int requests) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
             List<Future<Integer>> workers = new ArrayList<>();
             for (int t = 0; t < THREADS; t++) {
                 workers.add(pool.submit(() -> {
                     int n = 0;
-                    for (int i = 0; i < REQUESTS / THREADS; i++) {
+                    for (int i = 0; i < requests / THREADS; i++) {
                         Exchange ex = apisix.send(withCookies("/app/data", jar));
                         if (ex.status() == 503 && REASON.equals(ex.body()) && !ex.upstreamCalled()) {
                             n++;
