@@ -28,6 +28,7 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
     private final Map<Rejection, LongAdder> rejected = new EnumMap<>(Rejection.class);
     private final Map<Rejection, LongAdder> refused = new EnumMap<>(Rejection.class);
     private final Map<String, Histogram> storage = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> circuitOpen = new ConcurrentHashMap<>();
     private final Map<Refusal, LongAdder> refusedConnections = new EnumMap<>(Refusal.class);
 
     public PrometheusMetrics() {
@@ -95,6 +96,11 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
         storage.computeIfAbsent(operation, op -> new Histogram()).observe(nanos / 1e9, failed);
     }
 
+    @Override
+    public void storageCircuitOpen(String operation) {
+        circuitOpen.computeIfAbsent(operation, op -> new LongAdder()).increment();
+    }
+
     /** The Prometheus text exposition (format 0.0.4). */
     public String render() {
         StringBuilder b = new StringBuilder(2048);
@@ -118,6 +124,12 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
         storage.entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .forEach(e -> b.append("apisix_session_storage_errors_total{operation=\"").append(e.getKey())
                         .append("\"} ").append(e.getValue().errors.sum()).append('\n'));
+        b.append("# HELP apisix_session_storage_circuit_open_total Session storage operations failed at once "
+                + "by an open circuit breaker (included in the errors)\n");
+        b.append("# TYPE apisix_session_storage_circuit_open_total counter\n");
+        circuitOpen.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .forEach(e -> b.append("apisix_session_storage_circuit_open_total{operation=\"").append(e.getKey())
+                        .append("\"} ").append(e.getValue().sum()).append('\n'));
         b.append("# HELP apisix_session_runner_connections_refused_total Connections closed before a frame was read: "
                 + "peer (user/group not allowed), limit (too many connections)\n");
         b.append("# TYPE apisix_session_runner_connections_refused_total counter\n");

@@ -54,4 +54,8 @@ public interface SessionMetrics {
     /** How long one storage operation ({@code get}, {@code set}, {@code delete}, {@code list}) took. */
     default void storageLatency(String operation, long nanos, boolean failed) {
     }
+
+    /** A storage operation failed at once because the storage's circuit breaker is open. */
+    default void storageCircuitOpen(String operation) {
+    }
 }

@@ -25,6 +25,8 @@ class PrometheusMetricsTest {
         m.refused(SessionMetrics.Rejection.NO_SESSION);
         m.storageLatency("get", 300_000, false); // 0.3 ms
         m.storageLatency("get", 2_000_000_000L, true); // 2 s, failed
+        m.storageLatency("set", 10_000, true); // failed at once by the open circuit
+        m.storageCircuitOpen("set");
         String text = m.render();
         assertTrue(text.contains("\napisix_session_created_total 2\n"), text);
         assertTrue(text.contains("\napisix_session_refreshed_total 1\n"), text);
@@ -39,6 +41,9 @@ class PrometheusMetricsTest {
         assertTrue(text.contains("apisix_session_storage_seconds_bucket{operation=\"get\",le=\"+Inf\"} 2\n"), text);
         assertTrue(text.contains("apisix_session_storage_seconds_count{operation=\"get\"} 2\n"), text);
         assertTrue(text.contains("apisix_session_storage_errors_total{operation=\"get\"} 1\n"), text);
+        assertTrue(text.contains("apisix_session_storage_errors_total{operation=\"set\"} 1\n"), text);
+        assertTrue(text.contains("# TYPE apisix_session_storage_circuit_open_total counter\n"
+                + "apisix_session_storage_circuit_open_total{operation=\"set\"} 1\n"), text);
     }
 
     @Test

@@ -536,7 +536,7 @@ class StorageFaultsUnderLoadIT {
         assertTrue(failing >= faults, "the runner logged each outage (" + prefix + "… failing): " + failing + "\n" + tail(logs));
         assertTrue(recovered >= faults,
                 "the runner logged each recovery (" + prefix + "… reachable again): " + recovered + "\n" + tail(logs));
-        assertTrue(logs.contains("session storage " + storage + " failed to"), "the engine logged the failed requests\n" + tail(logs));
+        assertTrue(logs.contains("session storage " + storage + " failing: "), "the engine logged the failed requests\n" + tail(logs));
         Matcher m = STORAGE_KEY.matcher(logs);
         boolean found = m.find();
         assertTrue(!found, "a storage key in the logs: " + (found ? m.group() : ""));

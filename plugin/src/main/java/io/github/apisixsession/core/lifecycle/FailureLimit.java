@@ -78,7 +78,7 @@ final class FailureLimit {
         } catch (SessionCodecException e) {
             return false;
         } catch (StorageException e) {
-            LOG.warn("session storage {} failed while applying failure_limit: {}", config.storage(), e.getMessage());
+            LOG.debug("session storage {} failed while applying failure_limit: {}", config.storage(), e.getMessage());
             return false;
         }
     }

@@ -82,7 +82,7 @@ final class Renewal {
             }
             return saved.session();
         } catch (StorageException e) {
-            LOG.warn("session storage {} failed to renew a session: {}", config.storage(), e.getMessage());
+            LOG.debug("session storage {} failed to renew a session: {}", config.storage(), e.getMessage());
         } catch (SessionCodecException e) {
             LOG.warn("session not renewed: {}", e.reason());
         }

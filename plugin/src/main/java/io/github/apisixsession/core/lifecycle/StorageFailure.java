@@ -15,8 +15,9 @@ final class StorageFailure {
     private StorageFailure() {
     }
 
+    /** The storage's failures are logged where the storage is called (RouteStorage), a few lines per outage. */
     static RequestDecision.Respond answer(SessionConfig config, String operation, StorageException e) {
-        LOG.warn("session storage {} failed to {}: {}", config.storage(), operation, e.getMessage());
+        LOG.debug("session storage {} failed to {}: {}", config.storage(), operation, e.getMessage());
         return JsonResponse.of(config.storageErrorStatus(), "session storage unavailable");
     }
 }

@@ -33,7 +33,7 @@ final class StorageEntry {
     private final StorageContext context;
     private final Executor starter;
     private final Runnable onReady;
-    private final RouteStorage facade = new RouteStorage(this);
+    private final RouteStorage facade;
     private State state = State.NEW;
     private SessionStorage storage;
     private StorageException failure;
@@ -49,6 +49,7 @@ final class StorageEntry {
         this.context = context;
         this.starter = starter;
         this.onReady = onReady;
+        this.facade = new RouteStorage(this);
     }
 
     String name() {

@@ -1,6 +1,7 @@
 package io.github.apisixsession.core.persistence;
 
 import io.github.apisixsession.core.SessionMetrics;
+import io.github.apisixsession.storage.CircuitOpenException;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageException;
@@ -9,7 +10,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 
-/** A route's storage, each call timed into {@link SessionMetrics#storageLatency}. */
+/**
+ * A route's storage, each call timed into {@link SessionMetrics#storageLatency}; calls failed fast
+ * by the storage's circuit breaker are also counted by {@link SessionMetrics#storageCircuitOpen}.
+ */
 final class TimedStorage {
 
     private final SessionStorage storage;
@@ -27,6 +31,9 @@ final class TimedStorage {
             byte[] value = storage.get(key).orElse(null);
             failed = false;
             return value;
+        } catch (CircuitOpenException e) {
+            metrics.storageCircuitOpen("get");
+            throw e;
         } finally {
             metrics.storageLatency("get", System.nanoTime() - start, failed);
         }
@@ -39,6 +46,9 @@ final class TimedStorage {
         try {
             storage.set(key, value, ttl, renewal, metadata);
             failed = false;
+        } catch (CircuitOpenException e) {
+            metrics.storageCircuitOpen("set");
+            throw e;
         } finally {
             metrics.storageLatency("set", System.nanoTime() - start, failed);
         }
@@ -50,6 +60,9 @@ final class TimedStorage {
         try {
             storage.delete(key, metadata);
             failed = false;
+        } catch (CircuitOpenException e) {
+            metrics.storageCircuitOpen("delete");
+            throw e;
         } finally {
             metrics.storageLatency("delete", System.nanoTime() - start, failed);
         }
@@ -62,6 +75,9 @@ final class TimedStorage {
             Map<String, Instant> found = storage.sessionsOf(audience, subject);
             failed = false;
             return found;
+        } catch (CircuitOpenException e) {
+            metrics.storageCircuitOpen("list");
+            throw e;
         } finally {
             metrics.storageLatency("list", System.nanoTime() - start, failed);
         }

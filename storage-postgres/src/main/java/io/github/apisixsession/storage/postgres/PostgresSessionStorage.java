@@ -4,6 +4,8 @@ import static io.github.apisixsession.storage.postgres.jooq.Tables.APISIX_SESSIO
 import static io.github.apisixsession.storage.postgres.jooq.Tables.APISIX_SESSION_METADATA;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.github.apisixsession.storage.OutageGuard;
+import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageException;
@@ -11,6 +13,7 @@ import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessionMetadat
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessions;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -86,8 +89,8 @@ public final class PostgresSessionStorage implements SessionStorage {
     private final Settings jooqSettings;
     private final ScheduledExecutorService cleaner;
     private final AtomicBoolean closed = new AtomicBoolean();
-    /** False from the first request that could not reach the database until one that could. */
-    private final AtomicBoolean healthy = new AtomicBoolean(true);
+    /** The outage log and the circuit breaker of the request-path calls. */
+    private final OutageGuard guard;
 
     /**
      * Connects lazily (the pool starts even while the database is down) and starts the cleanup.
@@ -99,6 +102,9 @@ public final class PostgresSessionStorage implements SessionStorage {
         this.pool = Objects.requireNonNull(pool, "pool");
         this.cleanupDataSource = Objects.requireNonNull(cleanupDataSource, "cleanupDataSource");
         this.jooqSettings = jooqSettings(settings);
+        // real time: the breaker's cool-down and the log's interval are not session time
+        this.guard = new OutageGuard("postgres storage " + settings.describe(), settings.circuitBreaker(),
+                Clock.systemUTC(), OutageLog.Sink.of(LOG::warn, LOG::info));
         this.db = DSL.using(pool, SQLDialect.POSTGRES, jooqSettings);
         if (settings.cleanupInterval().isZero()) {
             this.cleaner = null;
@@ -145,6 +151,7 @@ public final class PostgresSessionStorage implements SessionStorage {
     @Override
     public Optional<byte[]> get(String key) throws StorageException {
         Objects.requireNonNull(key, "key");
+        guard.acquire();
         try {
             byte[] data = db.select(S.DATA).from(S)
                     .where(S.KEY.eq(key))
@@ -168,6 +175,7 @@ public final class PostgresSessionStorage implements SessionStorage {
         }
         boolean renew = renewal != null && !renewal.oldKey().equals(key);
         boolean meta = metadata != null && !metadata.entries().isEmpty();
+        guard.acquire();
         try {
             if (!renew && !meta) {
                 // the common write (a new session, a touch): one statement, no transaction
@@ -224,6 +232,7 @@ public final class PostgresSessionStorage implements SessionStorage {
     @Override
     public void delete(String key, SessionMetadata metadata) throws StorageException {
         Objects.requireNonNull(key, "key");
+        guard.acquire();
         try {
             // metadata rows follow through ON DELETE CASCADE
             db.deleteFrom(S).where(S.KEY.eq(key)).execute();
@@ -242,6 +251,7 @@ public final class PostgresSessionStorage implements SessionStorage {
     public Map<String, Instant> sessionsOf(String audience, String subject) throws StorageException {
         Objects.requireNonNull(audience, "audience");
         Objects.requireNonNull(subject, "subject");
+        guard.acquire();
         try {
             Map<String, Instant> sessions = db.select(S.KEY, S.EXPIRES_AT)
                     .from(M).join(S).on(S.KEY.eq(M.KEY))
@@ -334,14 +344,12 @@ public final class PostgresSessionStorage implements SessionStorage {
 
     /** Whether the last request-path call reached the database (tests). */
     boolean healthy() {
-        return healthy.get();
+        return !guard.failing();
     }
 
-    /** After a request-path call that reached the database: logs the end of an outage, once. */
+    /** After a request-path call that reached the database: closes the circuit, logs the end of an outage. */
     private void reachable() {
-        if (!healthy.get() && healthy.compareAndSet(false, true)) {
-            LOG.info("postgres storage {}: reachable again", settings.describe());
-        }
+        guard.reached();
     }
 
     /**
@@ -370,9 +378,13 @@ public final class PostgresSessionStorage implements SessionStorage {
         if (closed.get()) {
             return new StorageException("postgres " + operation + " failed: the storage is closed");
         }
-        // the first request-path failure of an outage is logged once here, the recovery by reachable()
-        if (!"cleanup".equals(operation) && unreachable(e) && healthy.compareAndSet(true, false)) {
-            LOG.warn("postgres storage {}: failing: {}", settings.describe(), PostgresConnections.describe(e));
+        // request-path failures: the outage log and the circuit breaker (the cleanup has its own warning)
+        if (!"cleanup".equals(operation)) {
+            if (unreachable(e)) {
+                guard.unreachable(PostgresConnections.describe(e));
+            } else {
+                guard.reached(); // the database answered, refusing one statement
+            }
         }
         return new StorageException("postgres " + operation + " failed: " + PostgresConnections.describe(e), e);
     }

@@ -1,5 +1,6 @@
 package io.github.apisixsession.storage.postgres;
 
+import io.github.apisixsession.storage.CircuitBreaker;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageConfigException;
 import java.time.Duration;
@@ -26,7 +27,8 @@ public record PostgresSettings(
         Duration queryTimeout,
         boolean migrate,
         Duration cleanupInterval,
-        int cleanupBatchSize) {
+        int cleanupBatchSize,
+        CircuitBreaker.Settings circuitBreaker) {
 
     public static final String JDBC_URL = "jdbc_url";
     public static final String HOST = "host";
@@ -42,9 +44,12 @@ public record PostgresSettings(
     public static final String MIGRATE = "migrate";
     public static final String CLEANUP_INTERVAL = "cleanup_interval";
     public static final String CLEANUP_BATCH_SIZE = "cleanup_batch_size";
+    public static final String CIRCUIT_BREAKER_FAILURES = "circuit_breaker_failures";
+    public static final String CIRCUIT_BREAKER_OPEN_FOR = "circuit_breaker_open_for";
 
     static final Set<String> KNOWN = Set.of(JDBC_URL, HOST, PORT, DATABASE, USERNAME, PASSWORD, SCHEMA,
-            TABLE_PREFIX, POOL_SIZE, CONNECT_TIMEOUT, QUERY_TIMEOUT, MIGRATE, CLEANUP_INTERVAL, CLEANUP_BATCH_SIZE);
+            TABLE_PREFIX, POOL_SIZE, CONNECT_TIMEOUT, QUERY_TIMEOUT, MIGRATE, CLEANUP_INTERVAL, CLEANUP_BATCH_SIZE,
+            CIRCUIT_BREAKER_FAILURES, CIRCUIT_BREAKER_OPEN_FOR);
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 5432;
@@ -62,8 +67,17 @@ public record PostgresSettings(
     static final int MAX_SCHEMA_LENGTH = 63;
     static final int MAX_TABLE_PREFIX_LENGTH = 30;
 
+    /** With the default circuit breaker (tests, benchmarks). */
+    public PostgresSettings(String jdbcUrl, String username, String password, String schema, String tablePrefix,
+            int poolSize, Duration connectTimeout, Duration queryTimeout, boolean migrate, Duration cleanupInterval,
+            int cleanupBatchSize) {
+        this(jdbcUrl, username, password, schema, tablePrefix, poolSize, connectTimeout, queryTimeout, migrate,
+                cleanupInterval, cleanupBatchSize, CircuitBreaker.Settings.DEFAULT);
+    }
+
     public PostgresSettings {
         Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        Objects.requireNonNull(circuitBreaker, "circuitBreaker");
         Objects.requireNonNull(schema, "schema");
         Objects.requireNonNull(tablePrefix, "tablePrefix");
         Objects.requireNonNull(connectTimeout, "connectTimeout");
@@ -157,7 +171,19 @@ public record PostgresSettings(
         }
         int batch = config.getInt(CLEANUP_BATCH_SIZE, DEFAULT_CLEANUP_BATCH_SIZE, 1, 100_000);
         return new PostgresSettings(url, username, password, schema, prefix, poolSize, connectTimeout, queryTimeout,
-                migrate, cleanupInterval, batch);
+                migrate, cleanupInterval, batch, circuitBreaker(config));
+    }
+
+    /** On by default: 5 consecutive failures open the circuit for a second; 0 failures turns it off. */
+    private static CircuitBreaker.Settings circuitBreaker(StorageConfig config) {
+        int failures = config.getInt(CIRCUIT_BREAKER_FAILURES, CircuitBreaker.Settings.DEFAULT_FAILURES, 0, 1_000_000);
+        Duration openFor = config.getSeconds(CIRCUIT_BREAKER_OPEN_FOR, CircuitBreaker.Settings.DEFAULT_OPEN_FOR,
+                Duration.ofMillis(1), Duration.ofSeconds(600));
+        if (failures == 0 && config.has(CIRCUIT_BREAKER_OPEN_FOR)) {
+            throw new StorageConfigException(config.field(CIRCUIT_BREAKER_OPEN_FOR),
+                    "only used with a \"circuit_breaker_failures\" above 0");
+        }
+        return new CircuitBreaker.Settings(failures, openFor);
     }
 
     static boolean validSchema(String schema) {

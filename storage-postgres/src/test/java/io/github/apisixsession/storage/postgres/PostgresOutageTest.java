@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.apisixsession.storage.CircuitBreaker;
+import io.github.apisixsession.storage.CircuitOpenException;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
 import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
@@ -118,6 +120,38 @@ class PostgresOutageTest {
         }
         assertArrayEquals(new byte[] {5}, got);
         assertTrue(storage.healthy());
+    }
+
+    @Test
+    void afterConsecutiveFailuresTheCircuitOpensAndATrialClosesItOnceTheDatabaseIsBack() throws Exception {
+        PostgresTestDatabase db = PostgresTestDatabase.get();
+        PostgresSettings s = new PostgresSettings(db.jdbcUrl().replace(db.host() + ":" + db.port(),
+                proxy.host() + ":" + proxy.port()), db.user(), db.password(), "public", "apisix_", 4, CONNECT, QUERY,
+                false, Duration.ZERO, 1000, new CircuitBreaker.Settings(3, Duration.ofMillis(300)));
+        try (PostgresSessionStorage guarded = PgTest.open(s)) {
+            guarded.set(p + "before", new byte[] {7}, Duration.ofHours(1));
+            proxy.cut();
+            for (int i = 0; i < 3; i++) {
+                fails(() -> guarded.get(p + "before"), DOWN);
+            }
+            // the circuit is open: no connection attempt, the last cause named
+            CircuitOpenException open = assertThrows(CircuitOpenException.class, () -> guarded.get(p + "before"));
+            assertTrue(open.getMessage().startsWith("circuit open: "), open.getMessage());
+            assertThrows(CircuitOpenException.class, () -> guarded.delete(p + "before"));
+
+            proxy.restore();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            byte[] got = null;
+            while (got == null && System.nanoTime() < deadline) {
+                try {
+                    got = guarded.get(p + "before").orElseThrow();
+                } catch (StorageException e) {
+                    Thread.sleep(100); // open until a trial after the cool-down reaches the database
+                }
+            }
+            assertArrayEquals(new byte[] {7}, got, "written before the fault, not deleted while open");
+            assertTrue(guarded.healthy());
+        }
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.apisixsession.storage.CircuitBreaker;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SessionStorageProvider;
 import io.github.apisixsession.storage.StorageConfig;
@@ -132,6 +133,26 @@ class PostgresSessionStorageProviderTest {
         assertEquals("postgres.host", rejected(pg("database", "d", "host", "a b")).field());
         // an empty prefix and cleanup off are allowed
         provider.validate(pg("database", "d", "table_prefix", "", "cleanup_interval", 0));
+    }
+
+    @Test
+    void theCircuitBreakerIsOnByDefaultAndItsOptionsAreChecked() {
+        assertEquals(new CircuitBreaker.Settings(5, Duration.ofSeconds(1)),
+                PostgresSettings.parse(pg("database", "d"), n -> null).circuitBreaker());
+        assertEquals(new CircuitBreaker.Settings(3, Duration.ofMillis(2500)), PostgresSettings.parse(pg("database", "d",
+                "circuit_breaker_failures", 3, "circuit_breaker_open_for", 2.5), n -> null).circuitBreaker());
+        assertFalse(PostgresSettings.parse(pg("database", "d", "circuit_breaker_failures", 0), n -> null)
+                .circuitBreaker().enabled());
+        assertEquals("postgres.circuit_breaker_failures",
+                rejected(pg("database", "d", "circuit_breaker_failures", -1)).field());
+        assertEquals("postgres.circuit_breaker_open_for",
+                rejected(pg("database", "d", "circuit_breaker_open_for", 0)).field());
+        assertEquals("postgres.circuit_breaker_open_for",
+                rejected(pg("database", "d", "circuit_breaker_open_for", 601)).field());
+        StorageConfigException off = rejected(pg("database", "d", "circuit_breaker_failures", 0,
+                "circuit_breaker_open_for", 1));
+        assertEquals("postgres.circuit_breaker_open_for", off.field());
+        assertTrue(off.getMessage().contains("circuit_breaker_failures"), off.getMessage());
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.github.apisixsession.storage.redis;
 
+import io.github.apisixsession.storage.OutageGuard;
+import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageException;
@@ -111,7 +113,8 @@ public final class RedisSessionStorage implements SessionStorage {
     private String lastClientError = "";
     /** null: not known yet; whether the server understands PEXPIRE … LT (Redis 7+). */
     private volatile Boolean expireLt;
-    private volatile boolean healthy = true;
+    /** The outage log and the circuit breaker of the request-path calls. */
+    private final OutageGuard guard;
     /** {@code client_cache}; null when off. */
     private final RedisClientCache cache;
 
@@ -129,6 +132,9 @@ public final class RedisSessionStorage implements SessionStorage {
         this.keyPrefix = settings.prefix() == null ? "" : settings.prefix() + ":";
         this.keySuffix = settings.suffix() == null ? "" : ":" + settings.suffix();
         this.expireLt = expireLt;
+        // real time: the breaker's cool-down and the log's interval are not session time
+        this.guard = new OutageGuard("redis storage (" + settings.describe() + ")", settings.circuitBreaker(),
+                Clock.systemUTC(), OutageLog.Sink.of(LOG::warn, LOG::info));
         this.cache = settings.clientCache().enabled() ? new RedisClientCache(settings, () -> client) : null;
         try {
             client = factory.get();
@@ -395,6 +401,7 @@ public final class RedisSessionStorage implements SessionStorage {
     private <T> T execute(String operation, Call<T> call) throws StorageException {
         long start = System.nanoTime();
         long budget = TimeUnit.MILLISECONDS.toNanos(settings.readTimeoutMillis());
+        guard.acquire();
         UnifiedJedis jedis = client();
         // Cluster: Jedis retries itself. Standalone: the pool is cleared after the first dead
         // connection, so one retry gets a fresh one. Sentinel: the pool is out of reach, so every
@@ -403,10 +410,7 @@ public final class RedisSessionStorage implements SessionStorage {
         for (int attempt = 1; ; attempt++) {
             try {
                 T result = call.apply(jedis);
-                if (!healthy) {
-                    healthy = true;
-                    LOG.info("redis storage ({}) is reachable again", settings.describe());
-                }
+                guard.reached();
                 return result;
             } catch (JedisConnectionException e) {
                 if (attempt < attempts && staleConnection(e) && System.nanoTime() - start < budget && !closed) {
@@ -425,13 +429,14 @@ public final class RedisSessionStorage implements SessionStorage {
     }
 
     private StorageException failure(String operation, RuntimeException e) {
-        // a server error reply (WRONGTYPE, OOM, …) is not an outage: only the engine's warning logs it
-        if (healthy && !(e instanceof JedisDataException)) {
-            healthy = false;
-            LOG.warn("redis storage ({}) failing: {}", settings.describe(), describe(e));
-        }
         if (closed) {
             return new StorageException("redis storage is closed");
+        }
+        if (e instanceof JedisDataException) {
+            // a server error reply (WRONGTYPE, OOM, …) is an answer, not an outage: the engine logs it
+            guard.reached();
+        } else {
+            guard.unreachable(describe(e));
         }
         return new StorageException("redis " + operation + " failed (" + settings.describe() + "): " + describe(e), e);
     }

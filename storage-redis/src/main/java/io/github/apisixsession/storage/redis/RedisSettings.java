@@ -1,7 +1,9 @@
 package io.github.apisixsession.storage.redis;
 
+import io.github.apisixsession.storage.CircuitBreaker;
 import io.github.apisixsession.storage.StorageConfig;
 import io.github.apisixsession.storage.StorageConfigException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -40,7 +42,8 @@ public record RedisSettings(
         String sentinelPassword,
         List<Node> nodes,
         int maxRedirections,
-        ClientCache clientCache) {
+        ClientCache clientCache,
+        CircuitBreaker.Settings circuitBreaker) {
 
     public enum Mode { STANDALONE, SENTINEL, CLUSTER }
 
@@ -93,11 +96,14 @@ public record RedisSettings(
     public static final String CLIENT_CACHE_MAX_ENTRIES = "client_cache_max_entries";
     public static final String CLIENT_CACHE_MAX_BYTES = "client_cache_max_bytes";
     public static final String CLIENT_CACHE_HEARTBEAT = "client_cache_heartbeat";
+    public static final String CIRCUIT_BREAKER_FAILURES = "circuit_breaker_failures";
+    public static final String CIRCUIT_BREAKER_OPEN_FOR = "circuit_breaker_open_for";
 
     public static final Set<String> KNOWN = Set.of(HOST, PORT, SOCKET, USERNAME, PASSWORD, DATABASE, SSL, SSL_VERIFY,
             SERVER_NAME, PREFIX, SUFFIX, CONNECT_TIMEOUT, READ_TIMEOUT, KEEPALIVE_TIMEOUT, POOL_SIZE, POOL_WAIT,
             SENTINELS, MASTER, SENTINEL_USERNAME, SENTINEL_PASSWORD, NODES, MAX_REDIRECTIONS, CLIENT_CACHE,
-            CLIENT_CACHE_MAX_ENTRIES, CLIENT_CACHE_MAX_BYTES, CLIENT_CACHE_HEARTBEAT);
+            CLIENT_CACHE_MAX_ENTRIES, CLIENT_CACHE_MAX_BYTES, CLIENT_CACHE_HEARTBEAT, CIRCUIT_BREAKER_FAILURES,
+            CIRCUIT_BREAKER_OPEN_FOR);
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 6379;
@@ -115,6 +121,7 @@ public record RedisSettings(
 
     public RedisSettings {
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(circuitBreaker, "circuitBreaker");
         sentinels = List.copyOf(sentinels);
         nodes = List.copyOf(nodes);
     }
@@ -197,7 +204,20 @@ public record RedisSettings(
         }
         return new RedisSettings(mode, host, port, socket, username, password, database, ssl, sslVerify, serverName,
                 prefix, suffix, connectTimeout, readTimeout, keepalive, poolSize, poolWait, sentinels, master,
-                sentinelUsername, sentinelPassword, nodes, maxRedirections, parseClientCache(c, poolSize));
+                sentinelUsername, sentinelPassword, nodes, maxRedirections, parseClientCache(c, poolSize),
+                parseCircuitBreaker(c));
+    }
+
+    /** On by default: 5 consecutive failures open the circuit for a second; 0 failures turns it off. */
+    private static CircuitBreaker.Settings parseCircuitBreaker(StorageConfig c) {
+        int failures = c.getInt(CIRCUIT_BREAKER_FAILURES, CircuitBreaker.Settings.DEFAULT_FAILURES, 0, 1_000_000);
+        int openFor = c.getInt(CIRCUIT_BREAKER_OPEN_FOR, (int) CircuitBreaker.Settings.DEFAULT_OPEN_FOR.toMillis(),
+                1, MAX_MILLIS);
+        if (failures == 0 && c.has(CIRCUIT_BREAKER_OPEN_FOR)) {
+            throw new StorageConfigException(c.field(CIRCUIT_BREAKER_OPEN_FOR),
+                    "only used with a \"circuit_breaker_failures\" above 0");
+        }
+        return new CircuitBreaker.Settings(failures, Duration.ofMillis(openFor));
     }
 
     /**

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.apisixsession.storage.CircuitOpenException;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.testing.Causes;
 import io.github.apisixsession.testing.RedisBinaries;
@@ -172,6 +173,36 @@ class RedisOutageTest {
         assertArrayEquals(bytes("kept"), storage.get("session:before").orElseThrow(), "no session lost");
         storage.set("session:after", bytes("new"), Duration.ofHours(1));
         assertArrayEquals(bytes("new"), storage.get("session:after").orElseThrow());
+    }
+
+    @Test
+    void afterConsecutiveFailuresTheCircuitOpensAndATrialClosesItOnceRedisIsBack() throws Exception {
+        redis = RedisProcess.launch("--appendonly", "yes", "--appendfsync", "always");
+        storage = storage(redis.port(), "circuit_breaker_failures", 3, "circuit_breaker_open_for", 300);
+        storage.set("session:before", bytes("kept"), Duration.ofHours(1));
+        redis.stop();
+        for (int i = 0; i < 3; i++) {
+            failsAtOnce(() -> storage.get("session:before"));
+        }
+        // the circuit is open: Redis is not asked, the last cause is named
+        CircuitOpenException open = assertThrows(CircuitOpenException.class, () -> storage.get("session:before"));
+        assertTrue(open.getMessage().startsWith("circuit open: JedisConnectionException"), open.getMessage());
+        assertThrows(CircuitOpenException.class, () -> storage.delete("session:before"));
+
+        redis.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        byte[] got = null;
+        while (got == null) {
+            try {
+                got = storage.get("session:before").orElseThrow();
+            } catch (CircuitOpenException e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(50); // until the cool-down has passed and a trial reaches Redis
+            }
+        }
+        assertArrayEquals(bytes("kept"), got, "not deleted while open, nothing lost");
     }
 
     @Test

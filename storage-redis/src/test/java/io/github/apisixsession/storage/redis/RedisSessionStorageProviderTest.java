@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.apisixsession.storage.CircuitBreaker;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SessionStorageProvider;
 import io.github.apisixsession.storage.StorageConfig;
@@ -164,6 +165,23 @@ class RedisSessionStorageProviderTest {
         assertRejected("redis.client_cache_max_entries", "only used with",
                 redis("client_cache", false, "client_cache_max_entries", 100));
         assertRejected("redis.client_cache_ttl", "allowed", redis("client_cache_ttl", 5));
+    }
+
+    @Test
+    void theCircuitBreakerIsOnByDefaultAndItsOptionsAreChecked() {
+        assertEquals(new CircuitBreaker.Settings(5, Duration.ofSeconds(1)), RedisSettings.parse(redis(), null)
+                .circuitBreaker());
+        assertEquals(new CircuitBreaker.Settings(20, Duration.ofMillis(250)), RedisSettings.parse(
+                redis("circuit_breaker_failures", 20, "circuit_breaker_open_for", 250), null).circuitBreaker());
+        assertFalse(RedisSettings.parse(redis("circuit_breaker_failures", 0), null).circuitBreaker().enabled());
+
+        assertRejected("redis.circuit_breaker_failures", "between 0 and", redis("circuit_breaker_failures", -1));
+        assertRejected("redis.circuit_breaker_failures", "integer", redis("circuit_breaker_failures", "5"));
+        assertRejected("redis.circuit_breaker_open_for", "between 1 and 600000",
+                redis("circuit_breaker_open_for", 0));
+        assertRejected("redis.circuit_breaker_open_for", "only used with a \"circuit_breaker_failures\" above 0",
+                redis("circuit_breaker_failures", 0, "circuit_breaker_open_for", 500));
+        assertRejected("redis.circuit_breaker", "allowed", redis("circuit_breaker", Map.of("failures", 5)));
     }
 
     @Test
