@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.storage.cache.CoherentCache;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessionMetadata;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessions;
 import java.sql.SQLException;
@@ -18,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
@@ -135,7 +137,7 @@ public final class PostgresSessionStorage implements SessionStorage {
     @Override
     public Optional<byte[]> get(String key) throws StorageException {
         Objects.requireNonNull(key, "key");
-        return cache == null ? Optional.ofNullable(read(key)) : cache.get(key, this::read, this::readWithLife);
+        return cache == null ? Optional.ofNullable(read(key)) : cache.get(key, () -> read(key), () -> readWithLife(key));
     }
 
     private byte[] read(String key) throws StorageException {
@@ -151,13 +153,13 @@ public final class PostgresSessionStorage implements SessionStorage {
     }
 
     /** The value and its row's time left by the database's clock (a miss of the client cache), or null. */
-    private PostgresClientCache.Read readWithLife(String key) throws StorageException {
+    private CoherentCache.Read readWithLife(String key) throws StorageException {
         try {
             Record2<byte[], Long> row = db.select(S.DATA, LIFE_MICROS).from(S).where(S.KEY.eq(key))
                     .and(S.EXPIRES_AT.gt(DSL.currentOffsetDateTime()))
                     .fetchOne();
             reachable();
-            return row == null ? null : new PostgresClientCache.Read(row.value1(), row.value2());
+            return row == null ? null : new CoherentCache.Read(row.value1(), TimeUnit.MICROSECONDS.toNanos(row.value2()));
         } catch (RuntimeException e) {
             throw failure("get", e);
         }

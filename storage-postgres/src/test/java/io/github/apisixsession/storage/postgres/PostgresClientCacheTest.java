@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.apisixsession.storage.cache.CoherentCache;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
 import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
 import io.github.apisixsession.testing.RequiresService;
@@ -32,6 +33,8 @@ class PostgresClientCacheTest {
     private static final long DEADLINE_MS = 20_000;
     private static final PostgresSettings.ClientCache FAST =
             new PostgresSettings.ClientCache(true, 1000, 1L << 20, 100);
+
+    private static final long HOUR_NANOS = Duration.ofHours(1).toNanos();
 
     private static String database;
     private static PostgresSettings settings;
@@ -231,34 +234,34 @@ class PostgresClientCacheTest {
                 System::nanoTime);
         try (PostgresClientCache cache = new PostgresClientCache(FAST, feed, System::nanoTime)) {
             AtomicInteger reads = new AtomicInteger();
-            PostgresClientCache.Query<byte[]> plain = key -> bytes("plain");
-            cache.get("k", plain, key -> null);
+            CoherentCache.Query<byte[]> plain = () -> bytes("plain");
+            cache.get("k", plain, () -> null);
             await("listening", () -> feed.ticket(System.nanoTime()) >= 0);
 
             // a notification while the read is in flight
-            PostgresClientCache.Query<PostgresClientCache.Read> notified = key -> {
+            CoherentCache.Query<CoherentCache.Read> notified = () -> {
                 reads.incrementAndGet();
-                cache.invalidated(key);
-                return new PostgresClientCache.Read(bytes("old"), 3_600_000_000L);
+                cache.invalidated("k");
+                return new CoherentCache.Read(bytes("old"), HOUR_NANOS);
             };
             assertArrayEquals(bytes("old"), cache.get("k", plain, notified).orElseThrow());
             assertArrayEquals(bytes("old"), cache.get("k", plain, notified).orElseThrow());
             assertEquals(2, reads.get(), "not kept: read again");
 
             // a reset while the read is in flight
-            PostgresClientCache.Query<PostgresClientCache.Read> reset = key -> {
+            CoherentCache.Query<CoherentCache.Read> reset = () -> {
                 reads.incrementAndGet();
                 cache.reset("test");
-                return new PostgresClientCache.Read(bytes("old"), 3_600_000_000L);
+                return new CoherentCache.Read(bytes("old"), HOUR_NANOS);
             };
             cache.get("r", plain, reset);
             cache.get("r", plain, reset);
             assertEquals(4, reads.get(), "not kept: read again");
 
             // a quiet read is kept
-            PostgresClientCache.Query<PostgresClientCache.Read> quiet = key -> {
+            CoherentCache.Query<CoherentCache.Read> quiet = () -> {
                 reads.incrementAndGet();
-                return new PostgresClientCache.Read(bytes("new"), 3_600_000_000L);
+                return new CoherentCache.Read(bytes("new"), HOUR_NANOS);
             };
             cache.get("q", plain, quiet);
             assertArrayEquals(bytes("new"), cache.get("q", plain, quiet).orElseThrow());
