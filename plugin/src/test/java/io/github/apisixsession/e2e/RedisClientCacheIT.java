@@ -1,16 +1,11 @@
 package io.github.apisixsession.e2e;
 
 import static io.github.apisixsession.e2e.E2e.why;
-import static io.github.apisixsession.e2e.E2e.withCookies;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.apisixsession.simulator.CookieJar;
 import io.github.apisixsession.simulator.Exchange;
 import io.github.apisixsession.simulator.SimulatedApisix;
-import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -132,29 +127,11 @@ class RedisClientCacheIT {
         fleet.revokeEverywhere("/app/", this::warm, E2e.conf(appConf()), Map.of());
     }
 
-    /**
-     * The second runner logs in with a one-hour session; at 13 s the first runner (rolling_timeout
-     * 16) renews it, cutting the old key to stale_ttl (1 s). The other runners, which had the old
-     * session in their caches for an hour, refuse it once the old key is gone.
-     */
+    /** See {@link RunnerFleet#renewalEndsTheOldSessionElsewhere}: the old key is cut to stale_ttl (1 s). */
     @Test
     @Order(4)
     void aRenewalOnOneRunnerEndsTheOldSessionOnTheOthers() {
-        CookieJar jar = fleet.loginJar(1, "/roll/login");
-        String old = jar.cookieHeader();
-        warm(1, "/roll/data", old);
-        warm(2, "/roll/data", old);
-        fleet.clock.advance(Duration.ofSeconds(13)); // the runners' time: Redis keeps its TTLs in real time
-
-        Exchange renewal = fleet.gateways.get(0).send(withCookies("/roll/data", jar));
-        E2e.assertIdentity(renewal, fleet.runners.get(0), "fiona");
-        assertNotNull(E2e.sessionSetCookie(renewal), "renewed\n" + why(renewal, fleet.runners.get(0)));
-        jar.update(renewal.response());
-        assertNotEquals(old, jar.cookieHeader());
-
-        fleet.awaitStatus(1, "/roll/data", old, 401);
-        fleet.awaitStatus(2, "/roll/data", old, 401);
-        E2e.assertIdentity(fleet.gateways.get(2).send(withCookies("/roll/data", jar)), fleet.runners.get(2), "fiona");
+        fleet.renewalEndsTheOldSessionElsewhere("/roll/", this::warm);
     }
 
     @Test

@@ -2,6 +2,8 @@ package io.github.apisixsession.e2e;
 
 import static io.github.apisixsession.e2e.E2e.why;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.simulator.ClientRequest;
@@ -13,6 +15,7 @@ import io.github.apisixsession.simulator.SimulatedApisix;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -167,6 +170,31 @@ final class RunnerFleet implements AutoCloseable {
         Files.deleteIfExists(conf);
         Files.deleteIfExists(dir);
         System.out.println(summary("sessions revoke (polled one after another)", delays));
+    }
+
+    /**
+     * The second runner logs in on {@code path} with a one-hour session; at 13 s (the shared clock)
+     * the first runner, whose route there renews after 12 s ({@code rolling_timeout} 16,
+     * {@code stale_ttl} 1), renews it, cutting the old entry to stale_ttl. The other runners,
+     * which had the old session in their caches for an hour, refuse it once the storage ends it
+     * (in real time), and accept the new one.
+     */
+    void renewalEndsTheOldSessionElsewhere(String path, Warmer warmer) {
+        CookieJar jar = loginJar(1, path + "login");
+        String old = jar.cookieHeader();
+        warmer.warm(1, path + "data", old);
+        warmer.warm(2, path + "data", old);
+        clock.advance(Duration.ofSeconds(13));
+
+        Exchange renewal = gateways.get(0).send(E2e.withCookies(path + "data", jar));
+        E2e.assertIdentity(renewal, runners.get(0), "fiona");
+        assertNotNull(E2e.sessionSetCookie(renewal), "renewed\n" + why(renewal, runners.get(0)));
+        jar.update(renewal.response());
+        assertNotEquals(old, jar.cookieHeader());
+
+        awaitStatus(1, path + "data", old, 401);
+        awaitStatus(2, path + "data", old, 401);
+        E2e.assertIdentity(gateways.get(2).send(E2e.withCookies(path + "data", jar)), runners.get(2), "fiona");
     }
 
     static String summary(String what, List<Double> delaysMs) {
