@@ -75,6 +75,10 @@ final class PostgresConnections {
         // start without a database: the runner comes up (and the route answers 503) while it is down
         c.setInitializationFailTimeout(-1);
         c.setAutoCommit(true);
+        if (s.synchronousCommit() != null) {
+            // every statement of the pool is a session read or write (one of the checked values)
+            c.setConnectionInitSql("SET synchronous_commit TO " + s.synchronousCommit());
+        }
         c.setRegisterMbeans(false);
         return new HikariDataSource(c);
     }
@@ -113,5 +117,27 @@ final class PostgresConnections {
             out.append('…');
         }
         return out.length() == 0 ? e.getClass().getSimpleName() : out.toString();
+    }
+
+    /**
+     * Whether {@code e} says the database could not be reached or answered in time (a connection
+     * or operator-intervention SQLSTATE, the pool's timeout, an I/O error), rather than refusing
+     * one statement.
+     */
+    static boolean unreachable(Throwable e) {
+        Throwable t = e;
+        for (int depth = 0; t != null && depth < 10; depth++) {
+            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.io.IOException) {
+                return true;
+            }
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                String state = sql.getSQLState();
+                if (state.startsWith("08") || state.startsWith("53") || state.startsWith("57") || state.startsWith("58")) {
+                    return true;
+                }
+            }
+            t = t.getCause() == t ? null : t.getCause();
+        }
+        return false;
     }
 }

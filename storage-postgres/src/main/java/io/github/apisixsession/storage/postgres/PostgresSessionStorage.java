@@ -9,9 +9,9 @@ import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.storage.cache.CoherentCache;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessionMetadata;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessions;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -22,17 +22,14 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import javax.sql.DataSource;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.InsertValuesStep3;
+import org.jooq.Record2;
 import org.jooq.SQLDialect;
 import org.jooq.conf.MappedSchema;
 import org.jooq.conf.MappedTable;
@@ -50,12 +47,12 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code set}: {@code INSERT … ON CONFLICT (key) DO UPDATE}; a renewal also shortens the old
  *       row to {@code stale_ttl} when that is sooner ({@code UPDATE … WHERE expires_at > stale}),
  *       and metadata replaces the session's (audience, subject) rows, all in one transaction.</li>
- *   <li>{@code get} and {@code sessionsOf} ignore rows past {@code expires_at}.</li>
+ *   <li>{@code get} and {@code sessionsOf} ignore rows past {@code expires_at}. With
+ *       {@code client_cache} (on by default) {@code get} answers a row read before from the
+ *       runner's memory while a LISTEN connection hears of every change ({@link PostgresClientCache});
+ *       this storage's own writes and deletes drop the local copy at once.</li>
  *   <li>{@code delete} removes the row; its metadata rows go with it (cascading foreign key).</li>
- *   <li>Expired rows are deleted by a daemon thread every {@code cleanup_interval}, in batches of
- *       {@code cleanup_batch_size} ({@code LIMIT n FOR UPDATE SKIP LOCKED}, so runners sharing the
- *       database never wait for each other), on a connection of its own: request threads never
- *       wait for it.</li>
+ *   <li>Expired rows are deleted by a daemon thread ({@link ExpiredRowsCleanup}).</li>
  * </ul>
  *
  * <p>Every time is the database's ({@code current_timestamp}), so runners whose clocks differ
@@ -78,47 +75,42 @@ public final class PostgresSessionStorage implements SessionStorage {
 
     private static final ApisixSessions S = APISIX_SESSIONS;
     private static final ApisixSessionMetadata M = APISIX_SESSION_METADATA;
-    private static final AtomicInteger CLEANERS = new AtomicInteger();
     /** Longer TTLs are clamped (a century) instead of overflowing. */
     private static final Duration MAX_TTL = Duration.ofDays(365L * 100);
+    /** A row's time left in microseconds, by the database's clock. */
+    private static final Field<Long> LIFE_MICROS = DSL.field(
+            "(extract(epoch from ({0} - current_timestamp)) * 1000000)::bigint", SQLDataType.BIGINT, S.EXPIRES_AT);
 
     private final PostgresSettings settings;
     private final HikariDataSource pool;
-    private final DataSource cleanupDataSource;
     private final DSLContext db;
     private final Settings jooqSettings;
-    private final ScheduledExecutorService cleaner;
+    private final ExpiredRowsCleanup cleanup;
     private final AtomicBoolean closed = new AtomicBoolean();
     /** The outage log and the circuit breaker of the request-path calls. */
     private final OutageGuard guard;
+    /** {@code client_cache}; null when off. */
+    private final PostgresClientCache cache;
 
     /**
      * Connects lazily (the pool starts even while the database is down) and starts the cleanup.
      * With {@code settings.migrate()} the caller runs the migrations first; see
      * {@link PostgresSessionStorageProvider}.
+     *
+     * @param unpooled opens one physical connection per call: the cleanup's, and the client cache's LISTEN connection
      */
-    PostgresSessionStorage(PostgresSettings settings, HikariDataSource pool, DataSource cleanupDataSource) {
+    PostgresSessionStorage(PostgresSettings settings, HikariDataSource pool, DataSource unpooled) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.pool = Objects.requireNonNull(pool, "pool");
-        this.cleanupDataSource = Objects.requireNonNull(cleanupDataSource, "cleanupDataSource");
+        Objects.requireNonNull(unpooled, "unpooled");
         this.jooqSettings = jooqSettings(settings);
         // real time: the breaker's cool-down and the log's interval are not session time
         this.guard = new OutageGuard("postgres storage " + settings.describe(), settings.circuitBreaker(),
                 Clock.systemUTC(), OutageLog.Sink.of(LOG::warn, LOG::info));
         this.db = DSL.using(pool, SQLDialect.POSTGRES, jooqSettings);
-        if (settings.cleanupInterval().isZero()) {
-            this.cleaner = null;
-        } else {
-            this.cleaner = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "apisix-session-postgres-cleanup-" + CLEANERS.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-            long period = settings.cleanupInterval().toMillis();
-            // runners started together spread their cleanups over the interval
-            long first = ThreadLocalRandom.current().nextLong(period / 2, period + 1);
-            cleaner.scheduleWithFixedDelay(this::scheduledCleanup, first, period, TimeUnit.MILLISECONDS);
-        }
+        this.cache = settings.clientCache().enabled() ? new PostgresClientCache(settings.clientCache(),
+                new NotificationFeed(settings, unpooled, System::nanoTime), System::nanoTime) : null;
+        this.cleanup = new ExpiredRowsCleanup(settings, unpooled, jooqSettings);
     }
 
     /**
@@ -151,14 +143,31 @@ public final class PostgresSessionStorage implements SessionStorage {
     @Override
     public Optional<byte[]> get(String key) throws StorageException {
         Objects.requireNonNull(key, "key");
+        return cache == null ? Optional.ofNullable(read(key)) : cache.get(key, () -> read(key), () -> readWithLife(key));
+    }
+
+    private byte[] read(String key) throws StorageException {
         guard.acquire();
         try {
-            byte[] data = db.select(S.DATA).from(S)
-                    .where(S.KEY.eq(key))
+            byte[] data = db.select(S.DATA).from(S).where(S.KEY.eq(key))
                     .and(S.EXPIRES_AT.gt(DSL.currentOffsetDateTime()))
                     .fetchOne(S.DATA);
             reachable();
-            return Optional.ofNullable(data);
+            return data;
+        } catch (RuntimeException e) {
+            throw failure("get", e);
+        }
+    }
+
+    /** The value and its row's time left by the database's clock (a miss of the client cache), or null. */
+    private CoherentCache.Read readWithLife(String key) throws StorageException {
+        guard.acquire();
+        try {
+            Record2<byte[], Long> row = db.select(S.DATA, LIFE_MICROS).from(S).where(S.KEY.eq(key))
+                    .and(S.EXPIRES_AT.gt(DSL.currentOffsetDateTime()))
+                    .fetchOne();
+            reachable();
+            return row == null ? null : new CoherentCache.Read(row.value1(), TimeUnit.MICROSECONDS.toNanos(row.value2()));
         } catch (RuntimeException e) {
             throw failure("get", e);
         }
@@ -207,6 +216,8 @@ public final class PostgresSessionStorage implements SessionStorage {
             reachable();
         } catch (RuntimeException e) {
             throw failure("set", e);
+        } finally {
+            forget(key, renew ? renewal.oldKey() : null);
         }
     }
 
@@ -239,7 +250,29 @@ public final class PostgresSessionStorage implements SessionStorage {
             reachable();
         } catch (RuntimeException e) {
             throw failure("delete", e);
+        } finally {
+            forget(key, null);
         }
+    }
+
+    /** This runner wrote or deleted these keys: their local copies go now, written or not. */
+    private void forget(String key, String oldKey) {
+        if (cache != null) {
+            cache.forget(key);
+            if (oldKey != null) {
+                cache.forget(oldKey);
+            }
+        }
+    }
+
+    /** The client cache's counters; null when {@code client_cache} is off. */
+    PostgresClientCache.Statistics clientCacheStatistics() {
+        return cache == null ? null : cache.statistics();
+    }
+
+    /** The client cache's LISTEN connection (tests); null when {@code client_cache} is off. */
+    NotificationFeed notificationFeed() {
+        return cache == null ? null : cache.feed();
     }
 
     @Override
@@ -271,53 +304,21 @@ public final class PostgresSessionStorage implements SessionStorage {
     // ------------------------------------------------------------------ cleanup
 
     /**
-     * Deletes expired rows in batches until a batch comes back short (or the storage closes), on
-     * one connection of the cleanup's own. Rows another runner is deleting (locked) are skipped.
+     * Deletes expired rows now, in batches until a batch comes back short (or the storage closes).
      *
      * @return the number of rows deleted
      */
     public long cleanUpExpired() throws StorageException {
-        long total = 0;
-        try (Connection c = cleanupDataSource.getConnection()) {
-            DSLContext ctx = DSL.using(c, SQLDialect.POSTGRES, jooqSettings);
-            int batch = settings.cleanupBatchSize();
-            int deleted;
-            do {
-                deleted = ctx.deleteFrom(S)
-                        .where(S.KEY.in(DSL.select(S.KEY).from(S)
-                                .where(S.EXPIRES_AT.lt(DSL.currentOffsetDateTime()))
-                                .limit(batch)
-                                .forUpdate()
-                                .skipLocked()))
-                        .execute();
-                total += deleted;
-            } while (deleted >= batch && !closed.get());
-            return total;
+        try {
+            return cleanup.run();
         } catch (SQLException | RuntimeException e) {
             throw failure("cleanup", e);
         }
     }
 
-    private void scheduledCleanup() {
-        if (closed.get()) {
-            return;
-        }
-        try {
-            long n = cleanUpExpired();
-            if (n > 0) {
-                LOG.debug("postgres storage {}: deleted {} expired sessions", settings.describe(), n);
-            }
-        } catch (StorageException e) {
-            // the next round tries again; requests are not affected
-            LOG.warn("postgres storage {}: cleanup of expired sessions failed: {}", settings.describe(), e.getMessage());
-        } catch (RuntimeException e) {
-            LOG.warn("postgres storage {}: cleanup of expired sessions failed: {}", settings.describe(), e.toString());
-        }
-    }
-
     /** Whether the cleanup thread is scheduled (not after {@link #close()}). */
     boolean cleanupRunning() {
-        return cleaner != null && !cleaner.isShutdown();
+        return cleanup.running();
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -327,14 +328,10 @@ public final class PostgresSessionStorage implements SessionStorage {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        if (cleaner != null) {
-            cleaner.shutdownNow();
-            try {
-                cleaner.awaitTermination(settings.queryTimeout().toMillis() + 1_000, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (cache != null) {
+            cache.close();
         }
+        cleanup.close();
         pool.close();
     }
 
@@ -352,26 +349,9 @@ public final class PostgresSessionStorage implements SessionStorage {
         guard.reached();
     }
 
-    /**
-     * Whether {@code e} says the database could not be reached or answered in time (a connection
-     * or operator-intervention SQLSTATE, the pool's timeout, an I/O error), rather than refusing
-     * one statement.
-     */
+    /** Whether {@code e} says the database could not be reached ({@link PostgresConnections#unreachable}). */
     static boolean unreachable(Throwable e) {
-        Throwable t = e;
-        for (int depth = 0; t != null && depth < 10; depth++) {
-            if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.io.IOException) {
-                return true;
-            }
-            if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                String state = sql.getSQLState();
-                if (state.startsWith("08") || state.startsWith("53") || state.startsWith("57") || state.startsWith("58")) {
-                    return true;
-                }
-            }
-            t = t.getCause() == t ? null : t.getCause();
-        }
-        return false;
+        return PostgresConnections.unreachable(e);
     }
 
     private StorageException failure(String operation, Throwable e) {

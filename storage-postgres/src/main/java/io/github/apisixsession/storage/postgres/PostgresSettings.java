@@ -28,7 +28,24 @@ public record PostgresSettings(
         boolean migrate,
         Duration cleanupInterval,
         int cleanupBatchSize,
-        CircuitBreaker.Settings circuitBreaker) {
+        CircuitBreaker.Settings circuitBreaker,
+        ClientCache clientCache,
+        String synchronousCommit) {
+
+    /**
+     * {@code client_cache}: session reads served from the runner's memory, kept coherent by the
+     * sessions table's notifications (docs/postgres.md, "Client-side cache").
+     *
+     * @param enabled         whether reads are cached
+     * @param maxEntries      most entries held
+     * @param maxBytes        most (estimated) bytes held
+     * @param heartbeatMillis how often the LISTEN connection is checked with a query
+     */
+    public record ClientCache(boolean enabled, int maxEntries, long maxBytes, int heartbeatMillis) {
+        public static final ClientCache OFF = new ClientCache(false, 0, 0, 0);
+        public static final ClientCache DEFAULT = new ClientCache(true, DEFAULT_CLIENT_CACHE_MAX_ENTRIES,
+                DEFAULT_CLIENT_CACHE_MAX_BYTES, DEFAULT_CLIENT_CACHE_HEARTBEAT);
+    }
 
     public static final String JDBC_URL = "jdbc_url";
     public static final String HOST = "host";
@@ -46,10 +63,18 @@ public record PostgresSettings(
     public static final String CLEANUP_BATCH_SIZE = "cleanup_batch_size";
     public static final String CIRCUIT_BREAKER_FAILURES = "circuit_breaker_failures";
     public static final String CIRCUIT_BREAKER_OPEN_FOR = "circuit_breaker_open_for";
+    public static final String CLIENT_CACHE = "client_cache";
+    public static final String CLIENT_CACHE_MAX_ENTRIES = "client_cache_max_entries";
+    public static final String CLIENT_CACHE_MAX_BYTES = "client_cache_max_bytes";
+    public static final String CLIENT_CACHE_HEARTBEAT = "client_cache_heartbeat";
+    public static final String SYNCHRONOUS_COMMIT = "synchronous_commit";
 
     static final Set<String> KNOWN = Set.of(JDBC_URL, HOST, PORT, DATABASE, USERNAME, PASSWORD, SCHEMA,
             TABLE_PREFIX, POOL_SIZE, CONNECT_TIMEOUT, QUERY_TIMEOUT, MIGRATE, CLEANUP_INTERVAL, CLEANUP_BATCH_SIZE,
-            CIRCUIT_BREAKER_FAILURES, CIRCUIT_BREAKER_OPEN_FOR);
+            CIRCUIT_BREAKER_FAILURES, CIRCUIT_BREAKER_OPEN_FOR,
+            CLIENT_CACHE, CLIENT_CACHE_MAX_ENTRIES, CLIENT_CACHE_MAX_BYTES, CLIENT_CACHE_HEARTBEAT, SYNCHRONOUS_COMMIT);
+    /** PostgreSQL's values of {@code synchronous_commit}. */
+    static final Set<String> SYNCHRONOUS_COMMIT_VALUES = Set.of("on", "off", "local", "remote_write", "remote_apply");
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 5432;
@@ -60,6 +85,9 @@ public record PostgresSettings(
     public static final Duration DEFAULT_QUERY_TIMEOUT = Duration.ofSeconds(3);
     public static final Duration DEFAULT_CLEANUP_INTERVAL = Duration.ofSeconds(60);
     public static final int DEFAULT_CLEANUP_BATCH_SIZE = 1000;
+    public static final int DEFAULT_CLIENT_CACHE_MAX_ENTRIES = 10_000;
+    public static final long DEFAULT_CLIENT_CACHE_MAX_BYTES = 16L << 20;
+    public static final int DEFAULT_CLIENT_CACHE_HEARTBEAT = 500;
 
     /** Unquoted PostgreSQL identifiers only: the names go into DDL and queries without quoting. */
     private static final Pattern IDENTIFIER = Pattern.compile("[a-z_][a-z0-9_]*");
@@ -67,12 +95,12 @@ public record PostgresSettings(
     static final int MAX_SCHEMA_LENGTH = 63;
     static final int MAX_TABLE_PREFIX_LENGTH = 30;
 
-    /** With the default circuit breaker (tests, benchmarks). */
+    /** With the defaults of the later options: circuit breaker, client cache on, the server's synchronous_commit (tests, benchmarks). */
     public PostgresSettings(String jdbcUrl, String username, String password, String schema, String tablePrefix,
             int poolSize, Duration connectTimeout, Duration queryTimeout, boolean migrate, Duration cleanupInterval,
             int cleanupBatchSize) {
         this(jdbcUrl, username, password, schema, tablePrefix, poolSize, connectTimeout, queryTimeout, migrate,
-                cleanupInterval, cleanupBatchSize, CircuitBreaker.Settings.DEFAULT);
+                cleanupInterval, cleanupBatchSize, CircuitBreaker.Settings.DEFAULT, ClientCache.DEFAULT, null);
     }
 
     public PostgresSettings {
@@ -83,6 +111,10 @@ public record PostgresSettings(
         Objects.requireNonNull(connectTimeout, "connectTimeout");
         Objects.requireNonNull(queryTimeout, "queryTimeout");
         Objects.requireNonNull(cleanupInterval, "cleanupInterval");
+        Objects.requireNonNull(clientCache, "clientCache");
+        if (synchronousCommit != null && !SYNCHRONOUS_COMMIT_VALUES.contains(synchronousCommit)) {
+            throw new IllegalArgumentException("synchronousCommit must be one of " + SYNCHRONOUS_COMMIT_VALUES);
+        }
         if (!validSchema(schema)) {
             throw new IllegalArgumentException("schema must be a lower-case identifier");
         }
@@ -170,8 +202,13 @@ public record PostgresSettings(
             throw new StorageConfigException(config.field(CLEANUP_INTERVAL), "must be 0 (off) or at least 1 second");
         }
         int batch = config.getInt(CLEANUP_BATCH_SIZE, DEFAULT_CLEANUP_BATCH_SIZE, 1, 100_000);
+        String synchronousCommit = config.getString(SYNCHRONOUS_COMMIT, null);
+        if (synchronousCommit != null && !SYNCHRONOUS_COMMIT_VALUES.contains(synchronousCommit)) {
+            throw new StorageConfigException(config.field(SYNCHRONOUS_COMMIT),
+                    "must be one of \"off\", \"local\", \"on\", \"remote_write\", \"remote_apply\"");
+        }
         return new PostgresSettings(url, username, password, schema, prefix, poolSize, connectTimeout, queryTimeout,
-                migrate, cleanupInterval, batch, circuitBreaker(config));
+                migrate, cleanupInterval, batch, circuitBreaker(config), parseClientCache(config), synchronousCommit);
     }
 
     /** On by default: 5 consecutive failures open the circuit for a second; 0 failures turns it off. */
@@ -184,6 +221,22 @@ public record PostgresSettings(
                     "only used with a \"circuit_breaker_failures\" above 0");
         }
         return new CircuitBreaker.Settings(failures, openFor);
+    }
+
+    private static ClientCache parseClientCache(StorageConfig c) {
+        boolean enabled = c.getBoolean(CLIENT_CACHE, true);
+        int maxEntries = c.getInt(CLIENT_CACHE_MAX_ENTRIES, DEFAULT_CLIENT_CACHE_MAX_ENTRIES, 1, 10_000_000);
+        long maxBytes = c.getLong(CLIENT_CACHE_MAX_BYTES, DEFAULT_CLIENT_CACHE_MAX_BYTES, 64L << 10, 64L << 30);
+        int heartbeat = c.getInt(CLIENT_CACHE_HEARTBEAT, DEFAULT_CLIENT_CACHE_HEARTBEAT, 50, 60_000);
+        if (!enabled) {
+            for (String key : java.util.List.of(CLIENT_CACHE_MAX_ENTRIES, CLIENT_CACHE_MAX_BYTES, CLIENT_CACHE_HEARTBEAT)) {
+                if (c.has(key)) {
+                    throw new StorageConfigException(c.field(key), "only used with \"client_cache\": true");
+                }
+            }
+            return ClientCache.OFF;
+        }
+        return new ClientCache(true, maxEntries, maxBytes, heartbeat);
     }
 
     static boolean validSchema(String schema) {
@@ -204,6 +257,30 @@ public record PostgresSettings(
         return tablePrefix + "session_metadata";
     }
 
+    /**
+     * The channel the sessions table's trigger (V2__notify.sql) announces changed keys on:
+     * {@code <schema>.<prefix>sessions}, or {@code apisix_session_<md5 of that>} past PostgreSQL's
+     * 63-byte limit on names.
+     */
+    public String notifyChannel() {
+        String channel = schema + "." + sessionsTable();
+        if (channel.length() <= 63) {
+            return channel;
+        }
+        try {
+            byte[] md5 = java.security.MessageDigest.getInstance("MD5")
+                    .digest(channel.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return "apisix_session_" + java.util.HexFormat.of().formatHex(md5);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("MD5 is missing from this JDK", e);
+        }
+    }
+
+    /** The trigger of V2__notify.sql. */
+    public String notifyTrigger() {
+        return tablePrefix + "sessions_notify";
+    }
+
     /** Flyway's schema history table: {@code <prefix>session_schema_history}, apart from any application's own. */
     public String historyTable() {
         return tablePrefix + "session_schema_history";
@@ -220,18 +297,24 @@ public record PostgresSettings(
     /** The same settings with another schema (tests, the migrate command). */
     public PostgresSettings withSchema(String newSchema, String newPrefix) {
         return new PostgresSettings(jdbcUrl, username, password, newSchema, newPrefix, poolSize, connectTimeout,
-                queryTimeout, migrate, cleanupInterval, cleanupBatchSize);
+                queryTimeout, migrate, cleanupInterval, cleanupBatchSize, circuitBreaker, clientCache, synchronousCommit);
     }
 
     /** The same settings with another migrate flag and cleanup. */
     public PostgresSettings withMigrate(boolean newMigrate) {
         return new PostgresSettings(jdbcUrl, username, password, schema, tablePrefix, poolSize, connectTimeout,
-                queryTimeout, newMigrate, cleanupInterval, cleanupBatchSize);
+                queryTimeout, newMigrate, cleanupInterval, cleanupBatchSize, circuitBreaker, clientCache, synchronousCommit);
     }
 
     public PostgresSettings withCleanup(Duration interval, int batchSize) {
         return new PostgresSettings(jdbcUrl, username, password, schema, tablePrefix, poolSize, connectTimeout,
-                queryTimeout, migrate, interval, batchSize);
+                queryTimeout, migrate, interval, batchSize, circuitBreaker, clientCache, synchronousCommit);
+    }
+
+    /** The same settings with another client cache and {@code synchronous_commit} (null: the server's). */
+    public PostgresSettings withClientCache(ClientCache newClientCache, String newSynchronousCommit) {
+        return new PostgresSettings(jdbcUrl, username, password, schema, tablePrefix, poolSize, connectTimeout,
+                queryTimeout, migrate, cleanupInterval, cleanupBatchSize, circuitBreaker, newClientCache, newSynchronousCommit);
     }
 
     /** Without the password and the URL (it may carry one). */
@@ -239,6 +322,8 @@ public record PostgresSettings(
     public String toString() {
         return "PostgresSettings[" + describe() + ", pool " + poolSize + ", connect " + connectTimeout
                 + ", query " + queryTimeout + ", migrate " + migrate + ", cleanup " + cleanupInterval
-                + " x " + cleanupBatchSize + "]";
+                + " x " + cleanupBatchSize + ", client cache " + (clientCache.enabled() ? clientCache.maxEntries()
+                        + " entries" : "off") + (synchronousCommit == null ? "" : ", synchronous_commit "
+                        + synchronousCommit) + "]";
     }
 }

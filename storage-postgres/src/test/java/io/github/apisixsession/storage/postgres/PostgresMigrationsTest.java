@@ -26,6 +26,10 @@ import org.junit.jupiter.api.Test;
 @RequiresService(SharedPostgres.class)
 class PostgresMigrationsTest {
 
+    /** The scripts in migrations/ and the version they end at. */
+    private static final int SCRIPTS = 2;
+    private static final String LATEST = "2";
+
     private String database;
 
     @BeforeEach
@@ -51,8 +55,8 @@ class PostgresMigrationsTest {
     @Test
     void fromAnEmptyDatabaseCreatesTablesIndexesAndHistory() throws Exception {
         PostgresMigrations.Outcome first = migrate(PgTest.settings(database));
-        assertEquals(1, first.applied());
-        assertEquals("1", first.toVersion());
+        assertEquals(SCRIPTS, first.applied());
+        assertEquals(LATEST, first.toVersion());
         assertEquals(Set.of("apisix_sessions", "apisix_session_metadata", "apisix_session_schema_history"),
                 tables("public"));
         assertTrue(indexes("public").containsAll(Set.of("apisix_sessions_pkey", "apisix_sessions_expires_at_idx",
@@ -63,6 +67,24 @@ class PostgresMigrationsTest {
         assertEquals(List.of("CASCADE"), PgTest.strings(database,
                 "SELECT delete_rule FROM information_schema.referential_constraints "
                         + "WHERE constraint_name = 'apisix_session_metadata_key_fkey'"));
+        assertEquals(List.of("apisix_sessions_notify"), PgTest.strings(database,
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.apisix_sessions'::regclass AND NOT tgisinternal"));
+    }
+
+    /** V2 run again by hand over a migrated schema (an operator, another tool) changes nothing. */
+    @Test
+    void theNotifyScriptCanRunAgain() throws Exception {
+        migrate(PgTest.settings(database).withSchema("edge", "gw2_"));
+        String script;
+        try (java.io.InputStream in = PostgresMigrations.class.getClassLoader()
+                .getResourceAsStream("io/github/apisixsession/storage/postgres/migrations/V2__notify.sql")) {
+            script = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                    .replace("${schema}", "edge").replace("${table_prefix}", "gw2_");
+        }
+        PgTest.update(database, script);
+        PgTest.update(database, script);
+        assertEquals(List.of("gw2_sessions_notify"), PgTest.strings(database,
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = 'edge.gw2_sessions'::regclass AND NOT tgisinternal"));
     }
 
     @Test
@@ -70,7 +92,7 @@ class PostgresMigrationsTest {
         migrate(PgTest.settings(database));
         PostgresMigrations.Outcome again = migrate(PgTest.settings(database));
         assertEquals(0, again.applied());
-        assertEquals("1", again.toVersion());
+        assertEquals(LATEST, again.toVersion());
         assertTrue(again.toString().contains("up to date"), again.toString());
         assertEquals(1, PgTest.count(database,
                 "SELECT count(*) FROM public.apisix_session_schema_history WHERE success AND version = '1'"));
@@ -80,7 +102,7 @@ class PostgresMigrationsTest {
     void schemaAndPrefixAreConfigurableAndCoexist() throws Exception {
         migrate(PgTest.settings(database));
         PostgresMigrations.Outcome other = migrate(PgTest.settings(database).withSchema("edge", "gw2_"));
-        assertEquals(1, other.applied());
+        assertEquals(SCRIPTS, other.applied());
         assertEquals(Set.of("gw2_sessions", "gw2_session_metadata", "gw2_session_schema_history"), tables("edge"));
         // a second prefix in the same schema is a separate set of tables with its own history
         migrate(PgTest.settings(database).withSchema("public", "tenant_b_"));
@@ -92,7 +114,7 @@ class PostgresMigrationsTest {
     void aSchemaWithOtherTablesIsBaselinedAndStillMigrated() throws Exception {
         PgTest.update(database, "CREATE TABLE public.application_users (id int PRIMARY KEY)");
         PostgresMigrations.Outcome o = migrate(PgTest.settings(database));
-        assertEquals(1, o.applied());
+        assertEquals(SCRIPTS, o.applied());
         assertTrue(tables("public").containsAll(Set.of("application_users", "apisix_sessions")));
     }
 
@@ -103,7 +125,7 @@ class PostgresMigrationsTest {
                 + "expires_at timestamptz NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
         PgTest.update(database, "INSERT INTO public.apisix_sessions (key, data, expires_at) VALUES ('k', '\\x01', now() + interval '1 hour')");
         PostgresMigrations.Outcome o = migrate(PgTest.settings(database));
-        assertEquals(1, o.applied());
+        assertEquals(SCRIPTS, o.applied());
         assertEquals(1, PgTest.count(database, "SELECT count(*) FROM public.apisix_sessions"));
     }
 
@@ -119,7 +141,7 @@ class PostgresMigrationsTest {
             for (Future<PostgresMigrations.Outcome> f : results) {
                 applied += f.get(60, TimeUnit.SECONDS).applied();
             }
-            assertEquals(1, applied, "exactly one runner applies V1");
+            assertEquals(SCRIPTS, applied, "exactly one runner applies each script");
         } finally {
             pool.shutdownNow();
         }
@@ -145,5 +167,7 @@ class PostgresMigrationsTest {
     void theScriptsArePackagedWithTheStorage() {
         assertTrue(PostgresMigrations.class.getClassLoader()
                 .getResource("io/github/apisixsession/storage/postgres/migrations/V1__sessions.sql") != null);
+        assertTrue(PostgresMigrations.class.getClassLoader()
+                .getResource("io/github/apisixsession/storage/postgres/migrations/V2__notify.sql") != null);
     }
 }

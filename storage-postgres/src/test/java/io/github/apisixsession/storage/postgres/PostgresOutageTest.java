@@ -122,6 +122,52 @@ class PostgresOutageTest {
         assertTrue(storage.healthy());
     }
 
+    /**
+     * The client cache (on here, heartbeat 500 ms) answers a session it holds while the hung
+     * database's lease lasts (heartbeat + query_timeout), then reads go to the database and time
+     * out; once the database answers again, the cache listens again and fills.
+     */
+    @Test
+    void aHungDatabaseEndsTheCachedAnswersOnceTheHeartbeatGoesUnanswered() throws Exception {
+        storage.set(p + "cached", new byte[] {7}, Duration.ofHours(1));
+        awaitHit(p + "cached");
+
+        proxy.blackhole();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        StorageException failed = null;
+        while (failed == null) {
+            assertTrue(System.nanoTime() < deadline, "the cached session is still answered");
+            try {
+                assertArrayEquals(new byte[] {7}, storage.get(p + "cached").orElseThrow());
+                Thread.sleep(50);
+            } catch (StorageException e) {
+                failed = e;
+            }
+        }
+        Causes.assertCausedBy(failed, TIMED_OUT);
+
+        proxy.restore();
+        awaitHit(p + "cached");
+    }
+
+    /** Reads {@code key} until one is answered from the client cache (it listens again first). */
+    private void awaitHit(String key) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            long hits = storage.clientCacheStatistics().hits();
+            try {
+                assertArrayEquals(new byte[] {7}, storage.get(key).orElseThrow());
+                if (storage.clientCacheStatistics().hits() > hits) {
+                    return;
+                }
+            } catch (StorageException e) {
+                // a pooled connection torn by the blackhole is evicted on first use
+            }
+            assertTrue(System.nanoTime() < deadline, "never answered from the cache");
+            Thread.sleep(50);
+        }
+    }
+
     @Test
     void afterConsecutiveFailuresTheCircuitOpensAndATrialClosesItOnceTheDatabaseIsBack() throws Exception {
         PostgresTestDatabase db = PostgresTestDatabase.get();

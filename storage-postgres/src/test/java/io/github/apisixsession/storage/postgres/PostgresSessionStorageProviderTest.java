@@ -75,6 +75,47 @@ class PostgresSessionStorageProviderTest {
         assertEquals(1000, s.cleanupBatchSize());
         assertEquals(null, s.username());
         assertEquals(null, s.password());
+        assertEquals(PostgresSettings.ClientCache.DEFAULT, s.clientCache());
+        assertEquals(new PostgresSettings.ClientCache(true, 10_000, 16L << 20, 500), s.clientCache());
+        assertEquals(null, s.synchronousCommit());
+    }
+
+    @Test
+    void clientCacheAndSynchronousCommitOptions() {
+        PostgresSettings s = PostgresSettings.parse(pg("database", "d", "client_cache", true,
+                "client_cache_max_entries", 50, "client_cache_max_bytes", 1 << 20, "client_cache_heartbeat", 200,
+                "synchronous_commit", "off"), name -> null);
+        assertEquals(new PostgresSettings.ClientCache(true, 50, 1 << 20, 200), s.clientCache());
+        assertEquals("off", s.synchronousCommit());
+        assertEquals(PostgresSettings.ClientCache.OFF,
+                PostgresSettings.parse(pg("database", "d", "client_cache", false), name -> null).clientCache());
+        assertEquals("postgres.client_cache", rejected(pg("database", "d", "client_cache", "yes")).field());
+        assertEquals("postgres.client_cache_max_entries",
+                rejected(pg("database", "d", "client_cache_max_entries", 0)).field());
+        assertEquals("postgres.client_cache_max_bytes",
+                rejected(pg("database", "d", "client_cache_max_bytes", 1000)).field());
+        assertEquals("postgres.client_cache_heartbeat",
+                rejected(pg("database", "d", "client_cache_heartbeat", 10)).field());
+        StorageConfigException unused = rejected(pg("database", "d", "client_cache", false,
+                "client_cache_heartbeat", 200));
+        assertEquals("postgres.client_cache_heartbeat", unused.field());
+        assertTrue(unused.getMessage().contains("only used with"), unused.getMessage());
+        StorageConfigException sync = rejected(pg("database", "d", "synchronous_commit", "false"));
+        assertEquals("postgres.synchronous_commit", sync.field());
+        assertTrue(sync.getMessage().contains("\"off\""), sync.getMessage());
+    }
+
+    @Test
+    @RequiresService(SharedPostgres.class)
+    void synchronousCommitIsSetOnThePoolsConnections() throws Exception {
+        try (PostgresSessionStorage s = PgTest.open(PgTest.settings().withClientCache(PostgresSettings.ClientCache.OFF,
+                "off"))) {
+            assertEquals("off", s.dsl().fetchValue("SHOW synchronous_commit"));
+            s.set("sync-off:" + java.util.UUID.randomUUID(), new byte[] {1}, Duration.ofMinutes(1));
+        }
+        try (PostgresSessionStorage s = PgTest.open(PgTest.settings())) {
+            assertEquals("on", s.dsl().fetchValue("SHOW synchronous_commit"));
+        }
     }
 
     @Test
