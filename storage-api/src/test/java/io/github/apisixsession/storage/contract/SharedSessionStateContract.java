@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.SharedSessionState.Marker;
 import io.github.apisixsession.storage.SharedSessionState.Revocation;
+import io.github.apisixsession.storage.SharedSessionState.Snapshot;
 import io.github.apisixsession.storage.StorageException;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,13 +38,14 @@ public abstract class SharedSessionStateContract {
     private static final Duration LONG = Duration.ofHours(1);
 
     private String run;
+    private SharedSessionState other;
 
     /** This runner's state; the same instance within a test. */
     protected abstract SharedSessionState state();
 
     /**
      * Another runner's state on the same store, with its own connections (another storage
-     * object); the subclass closes it after the test.
+     * object); called at most once per test, and the subclass closes it after the test.
      */
     protected abstract SharedSessionState otherRunner() throws Exception;
 
@@ -57,6 +59,15 @@ public abstract class SharedSessionStateContract {
     @BeforeEach
     void newRun() {
         run = UUID.randomUUID().toString().substring(0, 8);
+        other = null;
+    }
+
+    /** The other runner of this test, opened on first use. */
+    private SharedSessionState other() throws Exception {
+        if (other == null) {
+            other = otherRunner();
+        }
+        return other;
     }
 
     /** A value unique to this test. */
@@ -83,7 +94,7 @@ public abstract class SharedSessionStateContract {
     void anotherRunnerSeesARevocation() throws Exception {
         Instant until = now().plus(LONG);
         state().revoke(unique("sid"), until);
-        assertEquals(Optional.of(new Revocation(unique("sid"), until)), revocation(otherRunner(), unique("sid")));
+        assertEquals(Optional.of(new Revocation(unique("sid"), until)), revocation(other(), unique("sid")));
     }
 
     @Test
@@ -116,7 +127,7 @@ public abstract class SharedSessionStateContract {
     void aLargeSnapshotHasEveryRevocation() throws Exception {
         Instant until = now().plus(LONG);
         Set<String> ids = new HashSet<>();
-        for (int i = 0; i < 2500; i++) {
+        for (int i = 0; i < 1200; i++) {
             String id = unique("many") + "-" + i;
             ids.add(id);
             // spread over a few expiries, with many sharing one
@@ -139,7 +150,7 @@ public abstract class SharedSessionStateContract {
         Instant until = before.plus(LONG);
         state().revokeIssuedBefore(unique("aud"), unique("alice"), before, until);
         assertEquals(Optional.of(new Marker(unique("aud"), unique("alice"), before, until)),
-                marker(otherRunner(), unique("aud"), unique("alice")));
+                marker(other(), unique("aud"), unique("alice")));
         assertEquals(Optional.empty(), marker(state(), unique("aud"), unique("bob")));
         assertEquals(Optional.empty(), marker(state(), unique("aud"), null));
         assertEquals(Optional.empty(), marker(state(), unique("aud2"), unique("alice")));
@@ -162,7 +173,7 @@ public abstract class SharedSessionStateContract {
         Instant before = now();
         Instant until = before.plus(LONG);
         state().revokeIssuedBefore(unique("aud"), unique("alice"), before, until);
-        otherRunner().revokeIssuedBefore(unique("aud"), unique("alice"), before.minusSeconds(60), until.plus(LONG));
+        other().revokeIssuedBefore(unique("aud"), unique("alice"), before.minusSeconds(60), until.plus(LONG));
         assertEquals(Optional.of(new Marker(unique("aud"), unique("alice"), before, until)),
                 marker(state(), unique("aud"), unique("alice")));
         state().revokeIssuedBefore(unique("aud"), null, before, until);
@@ -175,7 +186,7 @@ public abstract class SharedSessionStateContract {
         Instant before = now();
         state().revokeIssuedBefore(unique("aud"), unique("alice"), before, before.plus(LONG));
         Instant later = before.plusSeconds(30);
-        otherRunner().revokeIssuedBefore(unique("aud"), unique("alice"), later, later.plus(LONG));
+        other().revokeIssuedBefore(unique("aud"), unique("alice"), later, later.plus(LONG));
         assertEquals(Optional.of(new Marker(unique("aud"), unique("alice"), later, later.plus(LONG))),
                 marker(state(), unique("aud"), unique("alice")));
         assertEquals(1, state().snapshot().markers().stream()
@@ -211,10 +222,10 @@ public abstract class SharedSessionStateContract {
         String c = unique("failures");
         assertEquals(1, state().increment(c, LONG));
         assertEquals(2, state().increment(c, LONG));
-        assertEquals(3, otherRunner().increment(c, LONG));
+        assertEquals(3, other().increment(c, LONG));
         assertEquals(1, state().increment(unique("other"), LONG));
         state().reset(c);
-        assertEquals(1, otherRunner().increment(c, LONG));
+        assertEquals(1, other().increment(c, LONG));
         state().reset(unique("never-counted"));
     }
 
@@ -235,7 +246,7 @@ public abstract class SharedSessionStateContract {
         try (AutoCloseable w = state().watch(heard)) {
             assertNotNull(w);
             heard.await("resynchronize", e -> e instanceof RecordingListener.Resynchronize);
-            SharedSessionState other = otherRunner();
+            SharedSessionState other = other();
             Instant until = now().plus(LONG);
             other.revoke(unique("sid"), until);
             heard.await("the other runner's revocation",
@@ -256,7 +267,7 @@ public abstract class SharedSessionStateContract {
     @Test
     void aWatchOnAnotherRunnerHearsThisRunner() throws Exception {
         RecordingListener heard = new RecordingListener();
-        try (AutoCloseable w = otherRunner().watch(heard)) {
+        try (AutoCloseable w = other().watch(heard)) {
             heard.await("resynchronize", e -> e instanceof RecordingListener.Resynchronize);
             Instant until = now().plus(LONG);
             state().revoke(unique("sid"), until);
@@ -274,7 +285,7 @@ public abstract class SharedSessionStateContract {
             int lost = heard.await("disconnected", mark, e -> e instanceof RecordingListener.Disconnected);
             heard.await("resynchronize after the loss", lost + 1, e -> e instanceof RecordingListener.Resynchronize);
             Instant until = now().plus(LONG);
-            otherRunner().revoke(unique("after"), until);
+            other().revoke(unique("after"), until);
             heard.await("a revocation after reconnecting",
                     e -> e.equals(new RecordingListener.Revoked(new Revocation(unique("after"), until))));
         }
@@ -290,25 +301,26 @@ public abstract class SharedSessionStateContract {
         Instant until = now().plus(LONG);
         Instant before = now();
         RecordingListener heard = new RecordingListener();
-        try (AutoCloseable w = otherRunner().watch(heard)) {
+        try (AutoCloseable w = other().watch(heard)) {
             heard.await("resynchronize", e -> e instanceof RecordingListener.Resynchronize);
             for (String id : ids) {
                 state().revoke(id, until);
             }
             state().revokeIssuedBefore(audience, longSubject, before, until);
             state().revokeIssuedBefore(audience, "*", before.minusSeconds(1), until);
+            Snapshot seen = other().snapshot();
             for (String id : ids) {
-                assertEquals(Optional.of(new Revocation(id, until)), revocation(otherRunner(), id), id);
+                assertTrue(seen.revocations().contains(new Revocation(id, until)), id);
                 heard.await("the revocation of " + id, e -> e.equals(new RecordingListener.Revoked(new Revocation(id, until))));
             }
             Marker m = new Marker(audience, longSubject, before, until);
-            assertEquals(Optional.of(m), marker(otherRunner(), audience, longSubject));
+            assertTrue(seen.markers().contains(m));
             heard.await("the long subject's marker", e -> e.equals(new RecordingListener.Marked(m)));
-            assertEquals(before.minusSeconds(1), marker(state(), audience, "*").orElseThrow().issuedBefore());
-            assertEquals(Optional.empty(), marker(state(), audience, null));
+            assertTrue(seen.markers().contains(new Marker(audience, "*", before.minusSeconds(1), until)));
+            assertTrue(seen.markers().stream().noneMatch(x -> x.audience().equals(audience) && x.subject() == null));
             String counter = unique("ctr:ü:*" + "z".repeat(500));
             assertEquals(1, state().increment(counter, LONG));
-            assertEquals(2, otherRunner().increment(counter, LONG));
+            assertEquals(2, other().increment(counter, LONG));
         }
     }
 

@@ -6,6 +6,7 @@ import static io.github.apisixsession.storage.postgres.jooq.Tables.APISIX_SESSIO
 import com.zaxxer.hikari.HikariDataSource;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
+import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessionMetadata;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessions;
@@ -86,6 +87,8 @@ public final class PostgresSessionStorage implements SessionStorage {
     private final Settings jooqSettings;
     private final ScheduledExecutorService cleaner;
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Made by {@link #sharedState()}; guarded by this. */
+    private PostgresSharedState sharedState;
     /** False from the first request that could not reach the database until one that could. */
     private final AtomicBoolean healthy = new AtomicBoolean(true);
 
@@ -258,11 +261,31 @@ public final class PostgresSessionStorage implements SessionStorage {
         }
     }
 
+    /** Revocations, markers and counters shared with every runner on this database (issue 13), made on first use. */
+    @Override
+    public synchronized Optional<SharedSessionState> sharedState() {
+        if (sharedState == null) {
+            sharedState = new PostgresSharedState(settings, this::sharedStateCall);
+        }
+        return Optional.of(sharedState);
+    }
+
+    private <T> T sharedStateCall(String operation, PostgresSharedState.SqlCall<T> call) throws StorageException {
+        try (Connection c = pool.getConnection()) {
+            T result = call.apply(c);
+            reachable();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            throw failure(operation, e);
+        }
+    }
+
     // ------------------------------------------------------------------ cleanup
 
     /**
      * Deletes expired rows in batches until a batch comes back short (or the storage closes), on
      * one connection of the cleanup's own. Rows another runner is deleting (locked) are skipped.
+     * Once {@link #sharedState()} is in use, its expired revocations, markers and counters go too.
      *
      * @return the number of rows deleted
      */
@@ -282,6 +305,13 @@ public final class PostgresSessionStorage implements SessionStorage {
                         .execute();
                 total += deleted;
             } while (deleted >= batch && !closed.get());
+            PostgresSharedState shared;
+            synchronized (this) {
+                shared = sharedState;
+            }
+            if (shared != null && !closed.get()) {
+                total += shared.cleanUpExpired(c, batch, closed::get);
+            }
             return total;
         } catch (SQLException | RuntimeException e) {
             throw failure("cleanup", e);
@@ -316,6 +346,11 @@ public final class PostgresSessionStorage implements SessionStorage {
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        synchronized (this) {
+            if (sharedState != null) {
+                sharedState.close();
+            }
         }
         if (cleaner != null) {
             cleaner.shutdownNow();

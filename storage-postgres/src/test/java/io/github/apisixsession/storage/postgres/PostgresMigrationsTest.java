@@ -51,12 +51,13 @@ class PostgresMigrationsTest {
     @Test
     void fromAnEmptyDatabaseCreatesTablesIndexesAndHistory() throws Exception {
         PostgresMigrations.Outcome first = migrate(PgTest.settings(database));
-        assertEquals(1, first.applied());
-        assertEquals("1", first.toVersion());
-        assertEquals(Set.of("apisix_sessions", "apisix_session_metadata", "apisix_session_schema_history"),
-                tables("public"));
+        assertEquals(PgTest.SCRIPTS, first.applied());
+        assertEquals(PgTest.LATEST_VERSION, first.toVersion());
+        assertEquals(Set.of("apisix_sessions", "apisix_session_metadata", "apisix_session_schema_history",
+                "apisix_revocations", "apisix_subject_markers", "apisix_counters"), tables("public"));
         assertTrue(indexes("public").containsAll(Set.of("apisix_sessions_pkey", "apisix_sessions_expires_at_idx",
-                "apisix_session_metadata_pkey", "apisix_session_metadata_key_idx")), indexes("public").toString());
+                "apisix_session_metadata_pkey", "apisix_session_metadata_key_idx", "apisix_revocations_until_idx",
+                "apisix_subject_markers_until_idx", "apisix_counters_expires_at_idx")), indexes("public").toString());
         assertEquals(List.of("timestamp with time zone", "timestamp with time zone"), PgTest.strings(database,
                 "SELECT data_type FROM information_schema.columns WHERE table_name = 'apisix_sessions' "
                         + "AND column_name IN ('expires_at', 'created_at')"));
@@ -70,7 +71,7 @@ class PostgresMigrationsTest {
         migrate(PgTest.settings(database));
         PostgresMigrations.Outcome again = migrate(PgTest.settings(database));
         assertEquals(0, again.applied());
-        assertEquals("1", again.toVersion());
+        assertEquals(PgTest.LATEST_VERSION, again.toVersion());
         assertTrue(again.toString().contains("up to date"), again.toString());
         assertEquals(1, PgTest.count(database,
                 "SELECT count(*) FROM public.apisix_session_schema_history WHERE success AND version = '1'"));
@@ -80,8 +81,9 @@ class PostgresMigrationsTest {
     void schemaAndPrefixAreConfigurableAndCoexist() throws Exception {
         migrate(PgTest.settings(database));
         PostgresMigrations.Outcome other = migrate(PgTest.settings(database).withSchema("edge", "gw2_"));
-        assertEquals(1, other.applied());
-        assertEquals(Set.of("gw2_sessions", "gw2_session_metadata", "gw2_session_schema_history"), tables("edge"));
+        assertEquals(PgTest.SCRIPTS, other.applied());
+        assertEquals(Set.of("gw2_sessions", "gw2_session_metadata", "gw2_session_schema_history", "gw2_revocations",
+                "gw2_subject_markers", "gw2_counters"), tables("edge"));
         // a second prefix in the same schema is a separate set of tables with its own history
         migrate(PgTest.settings(database).withSchema("public", "tenant_b_"));
         assertTrue(tables("public").containsAll(Set.of("apisix_sessions", "tenant_b_sessions",
@@ -92,7 +94,7 @@ class PostgresMigrationsTest {
     void aSchemaWithOtherTablesIsBaselinedAndStillMigrated() throws Exception {
         PgTest.update(database, "CREATE TABLE public.application_users (id int PRIMARY KEY)");
         PostgresMigrations.Outcome o = migrate(PgTest.settings(database));
-        assertEquals(1, o.applied());
+        assertEquals(PgTest.SCRIPTS, o.applied());
         assertTrue(tables("public").containsAll(Set.of("application_users", "apisix_sessions")));
     }
 
@@ -103,7 +105,7 @@ class PostgresMigrationsTest {
                 + "expires_at timestamptz NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
         PgTest.update(database, "INSERT INTO public.apisix_sessions (key, data, expires_at) VALUES ('k', '\\x01', now() + interval '1 hour')");
         PostgresMigrations.Outcome o = migrate(PgTest.settings(database));
-        assertEquals(1, o.applied());
+        assertEquals(PgTest.SCRIPTS, o.applied());
         assertEquals(1, PgTest.count(database, "SELECT count(*) FROM public.apisix_sessions"));
     }
 
@@ -119,7 +121,7 @@ class PostgresMigrationsTest {
             for (Future<PostgresMigrations.Outcome> f : results) {
                 applied += f.get(60, TimeUnit.SECONDS).applied();
             }
-            assertEquals(1, applied, "exactly one runner applies V1");
+            assertEquals(PgTest.SCRIPTS, applied, "exactly one runner applies each script");
         } finally {
             pool.shutdownNow();
         }
