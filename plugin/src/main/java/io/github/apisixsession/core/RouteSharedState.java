@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Decides, when a route is prepared, where its revocations, markers and failure counters live
@@ -91,9 +92,19 @@ final class RouteSharedState {
         return route;
     }
 
+    /**
+     * The store's link; it finds the store through the lease, which also starts the storage again
+     * after a failed start (a cookie route's store sees no other call that would).
+     */
     private SharedStateLink link(String name, SessionStorages.Lease lease, RouteRevocations owner) {
-        SessionStorage facade = lease.storage();
-        return state.sharedStores().acquire(facade, name, facade::sharedState, owner);
+        return state.sharedStores().acquire(lease.storage(), name, () -> {
+            try {
+                SessionStorage started = lease.awaitStart(Duration.ZERO);
+                return started == null ? Optional.empty() : started.sharedState();
+            } catch (StorageException e) {
+                return Optional.empty();
+            }
+        }, owner);
     }
 
     private RevocationState awaitLoaded(SharedStateLink link, long deadlineNanos) {

@@ -60,6 +60,11 @@ abstract class SharedStateITBase {
 
     abstract void stopStore() throws Exception;
 
+    /** How a runner is started (a store may need a password in its environment). */
+    RunnerProcess.Builder runnerBuilder() {
+        return E2e.runner();
+    }
+
     Map<String, Object> sharedState(String onFailure) {
         return Map.of("storage", storeName(), storeName(), storeConf(), "on_failure", onFailure);
     }
@@ -75,7 +80,7 @@ abstract class SharedStateITBase {
 
     /** A runner and its gateway with the test's routes, added at the end of the lists. */
     void startRunner() {
-        RunnerProcess runner = E2e.start(E2e.runner().clock(clock));
+        RunnerProcess runner = E2e.start(runnerBuilder().clock(clock));
         SimulatedApisix gateway = E2e.gatewayWithGeorge(runner);
         gateway.route(E2e.apisixRoute("/c/*", "reject_status", 401, "shared_state", sharedState("closed"),
                 "logout_all_query_arg", "session_logout_all"));
@@ -128,8 +133,14 @@ abstract class SharedStateITBase {
                 return new Seen(sent, System.nanoTime());
             }
         } while (System.nanoTime() < deadline);
+        StringBuilder notes = new StringBuilder();
+        for (String line : runners.get(runner).logs().split("\n")) {
+            if (!line.contains("StorageFailure")) { // one per refused request: the rest says why
+                notes.append(line).append('\n');
+            }
+        }
         throw new AssertionError("runner " + runner + " still answers " + ex.status() + ", not " + status + "\n"
-                + why(ex, runners.get(runner)));
+                + why(ex, null) + "\n--- runner output without StorageFailure lines\n" + notes);
     }
 
     static String summary(String what, List<Double> delaysMs) {
