@@ -129,6 +129,21 @@ class SharedStateEngineTest {
     }
 
     @Test
+    void withoutAStoreLogoutEverywhereOnCookieStorageHoldsOnThisRunnerOnly() throws Exception {
+        String conf = "\"logout_all_query_arg\":\"session_logout_all\"";
+        SessionRoute r1 = route(runner1, conf);
+        SessionRoute r2 = route(runner2, conf);
+        assertFalse(r1.revocations().current().shared());
+        String laptop = login(runner1, r1, "alice");
+        String phone = login(runner1, r1, "alice");
+        clock.advance(1);
+        assertEquals(200, logout(runner1, r1, "session_logout_all", laptop));
+        assertEquals(401, status(runner1, r1, phone), "a process-local marker");
+        assertEquals(0, status(runner2, r2, phone), "another runner knows nothing of it");
+        assertTrue(store.markers.isEmpty());
+    }
+
+    @Test
     void adminRevokesASubjectAndAWholeAudienceOnCookieStorage() throws Exception {
         SessionRoute r1 = route(runner1, COOKIE_SHARED);
         SessionRoute r2 = route(runner2, COOKIE_SHARED);
