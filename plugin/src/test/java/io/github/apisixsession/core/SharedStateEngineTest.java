@@ -220,14 +220,7 @@ class SharedStateEngineTest {
         assertEquals(401, status(runner1, r1, cookie), "applied to this runner's copy at once");
         assertEquals(0, status(runner2, r2, cookie), "not yet on the other runner");
         store.down(false);
-        await("flushed", () -> link(r1).queued() == 0);
-        await("seen by the other runner", () -> {
-            try {
-                return status(runner2, r2, cookie) == 401;
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        awaitFlushedAndSeen(r1, r2, cookie);
     }
 
     @Test
@@ -238,6 +231,11 @@ class SharedStateEngineTest {
         store.down(true);
         assertEquals(503, logout(runner1, r1, "session_logout", cookie));
         store.down(false);
+        awaitFlushedAndSeen(r1, r2, cookie);
+    }
+
+    /** The store is back: runner 1's queued revocation reaches it, and runner 2 refuses {@code cookie}. */
+    private void awaitFlushedAndSeen(SessionRoute r1, SessionRoute r2, String cookie) throws InterruptedException {
         await("flushed", () -> link(r1).queued() == 0);
         await("seen by the other runner", () -> {
             try {

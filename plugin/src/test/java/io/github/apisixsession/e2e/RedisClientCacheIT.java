@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.apisixsession.e2e.PropagationDelays.Seen;
 import io.github.apisixsession.simulator.ClientRequest;
 import io.github.apisixsession.simulator.ClockFile;
 import io.github.apisixsession.simulator.CookieJar;
@@ -19,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -131,34 +131,15 @@ class RedisClientCacheIT {
         }
     }
 
-    /** When the request that first got the awaited status was sent and answered (nanoTime). */
-    private record Seen(long sent, long answered) {
-    }
-
     /** Polls {@code runner} with {@code cookie} until it answers {@code status}. */
     private Seen awaitStatus(int runner, String path, String cookie, int status) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
-        Exchange ex;
-        do {
-            long sent = System.nanoTime();
-            ex = get(runner, path, cookie);
-            if (ex.status() == status) {
-                return new Seen(sent, System.nanoTime());
-            }
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError("runner " + runner + " still answers " + ex.status() + ", not " + status + "\n"
-                + why(ex, runners.get(runner)));
+        return PropagationDelays.poll(() -> get(runner, path, cookie), status, DEADLINE_MS,
+                ex -> new AssertionError("runner " + runner + " still answers " + ex.status() + ", not " + status
+                        + "\n" + why(ex, runners.get(runner))));
     }
 
     private static String summary(String what, List<Double> delaysMs) {
-        List<Double> sorted = new ArrayList<>(delaysMs);
-        sorted.sort(null);
-        return String.format(Locale.ROOT, "INVALIDATION %s delay ms: n=%d p50=%.2f p99=%.2f max=%.2f", what,
-                sorted.size(), percentile(sorted, 0.50), percentile(sorted, 0.99), sorted.get(sorted.size() - 1));
-    }
-
-    private static double percentile(List<Double> sorted, double p) {
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
+        return PropagationDelays.summary("INVALIDATION", what, delaysMs);
     }
 
     @Test

@@ -17,7 +17,6 @@ import io.github.apisixsession.simulator.UpstreamResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -119,39 +118,21 @@ abstract class SharedStateITBase {
         return "session=" + E2e.sessionSetCookie(ex).value();
     }
 
-    /** When the request that first got the awaited status was sent and answered (nanoTime). */
-    record Seen(long sent, long answered) {
-    }
-
-    Seen awaitStatus(int runner, String path, String cookie, int status) {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
-        Exchange ex;
-        do {
-            long sent = System.nanoTime();
-            ex = get(runner, path, cookie);
-            if (ex.status() == status) {
-                return new Seen(sent, System.nanoTime());
+    PropagationDelays.Seen awaitStatus(int runner, String path, String cookie, int status) {
+        return PropagationDelays.poll(() -> get(runner, path, cookie), status, DEADLINE_MS, ex -> {
+            StringBuilder notes = new StringBuilder();
+            for (String line : runners.get(runner).logs().split("\n")) {
+                if (!line.contains("StorageFailure")) { // one per refused request: the rest says why
+                    notes.append(line).append('\n');
+                }
             }
-        } while (System.nanoTime() < deadline);
-        StringBuilder notes = new StringBuilder();
-        for (String line : runners.get(runner).logs().split("\n")) {
-            if (!line.contains("StorageFailure")) { // one per refused request: the rest says why
-                notes.append(line).append('\n');
-            }
-        }
-        throw new AssertionError("runner " + runner + " still answers " + ex.status() + ", not " + status + "\n"
-                + why(ex, null) + "\n--- runner output without StorageFailure lines\n" + notes);
+            return new AssertionError("runner " + runner + " still answers " + ex.status() + ", not " + status
+                    + "\n" + why(ex, null) + "\n--- runner output without StorageFailure lines\n" + notes);
+        });
     }
 
     static String summary(String what, List<Double> delaysMs) {
-        List<Double> sorted = new ArrayList<>(delaysMs);
-        sorted.sort(null);
-        return String.format(Locale.ROOT, "PROPAGATION %s delay ms: n=%d p50=%.2f p99=%.2f max=%.2f", what,
-                sorted.size(), percentile(sorted, 0.50), percentile(sorted, 0.99), sorted.get(sorted.size() - 1));
-    }
-
-    private static double percentile(List<Double> sorted, double p) {
-        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p * sorted.size()) - 1));
+        return PropagationDelays.summary("PROPAGATION", what, delaysMs);
     }
 
     /**
@@ -174,7 +155,7 @@ abstract class SharedStateITBase {
             for (int round = 0; round < LOGOUT_ROUNDS; round++) {
                 int origin = round % RUNNERS;
                 String cookie = login(origin, E2e.FIONA_KEY);
-                List<Future<Seen>> refused = new ArrayList<>();
+                List<Future<PropagationDelays.Seen>> refused = new ArrayList<>();
                 for (int r = 0; r < RUNNERS; r++) {
                     if (r != origin) {
                         E2e.assertIdentity(get(r, "/c/data", cookie), runners.get(r), "fiona");
@@ -186,8 +167,8 @@ abstract class SharedStateITBase {
                 Exchange logout = gateways.get(origin).send(ClientRequest.post("/c/x?session_logout").cookie(cookie));
                 long loggedOut = System.nanoTime();
                 assertEquals(200, logout.status(), why(logout, runners.get(origin)));
-                for (Future<Seen> f : refused) {
-                    Seen seen = f.get(DEADLINE_MS * 2, TimeUnit.MILLISECONDS);
+                for (Future<PropagationDelays.Seen> f : refused) {
+                    PropagationDelays.Seen seen = f.get(DEADLINE_MS * 2, TimeUnit.MILLISECONDS);
                     answered.add(Math.max(0, seen.answered() - loggedOut) / 1e6);
                     fromSent.add(Math.max(0, seen.answered() - sent) / 1e6);
                 }
