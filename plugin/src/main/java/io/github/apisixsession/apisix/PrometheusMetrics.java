@@ -25,6 +25,9 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
     private final LongAdder loggedOut = new LongAdder();
     private final LongAdder failureLimited = new LongAdder();
     private final LongAdder revocationsEvicted = new LongAdder();
+    private final LongAdder sharedFeeds = new LongAdder();
+    private final LongAdder sharedResyncs = new LongAdder();
+    private final LongAdder sharedQueued = new LongAdder();
     private final Map<Rejection, LongAdder> rejected = new EnumMap<>(Rejection.class);
     private final Map<Rejection, LongAdder> refused = new EnumMap<>(Rejection.class);
     private final Map<String, Histogram> storage = new ConcurrentHashMap<>();
@@ -82,6 +85,21 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
     }
 
     @Override
+    public void sharedStateFeed(int change) {
+        sharedFeeds.add(change);
+    }
+
+    @Override
+    public void sharedStateResynchronized() {
+        sharedResyncs.increment();
+    }
+
+    @Override
+    public void sharedStateQueued(int change) {
+        sharedQueued.add(change);
+    }
+
+    @Override
     public void failureLimited() {
         failureLimited.increment();
     }
@@ -111,6 +129,12 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
         counter(b, "apisix_session_failure_limited_total", "Sessions destroyed by failure_limit", failureLimited);
         counter(b, "apisix_session_revocations_evicted_total",
                 "Logged-out cookie-storage sessions forgotten early because the revocation list was full", revocationsEvicted);
+        gauge(b, "apisix_session_shared_state_feeds_connected",
+                "Shared stores whose change feed is connected and whose copy is loaded", sharedFeeds);
+        counter(b, "apisix_session_shared_state_resynchronizations_total",
+                "Reloads of a shared store's local copy from its snapshot (start, every reconnection)", sharedResyncs);
+        gauge(b, "apisix_session_shared_state_queued_writes",
+                "Revocations and markers waiting for an unreachable shared store", sharedQueued);
         byReason(b, "apisix_session_rejected_total", "Session tokens not accepted, once per request, by reason",
                 rejected, false);
         byReason(b, "apisix_session_refused_total",
@@ -141,6 +165,10 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
         return b.toString();
     }
 
+    private static void gauge(StringBuilder b, String name, String help, LongAdder value) {
+        single(b, name, help, "gauge", value);
+    }
+
     private static void byReason(StringBuilder b, String name, String help, Map<Rejection, LongAdder> counts,
                                  boolean withNoSession) {
         b.append("# HELP ").append(name).append(' ').append(help).append('\n');
@@ -154,8 +182,12 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
     }
 
     private static void counter(StringBuilder b, String name, String help, LongAdder value) {
+        single(b, name, help, "counter", value);
+    }
+
+    private static void single(StringBuilder b, String name, String help, String type, LongAdder value) {
         b.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        b.append("# TYPE ").append(name).append(" counter\n");
+        b.append("# TYPE ").append(name).append(' ').append(type).append('\n');
         b.append(name).append(' ').append(value.sum()).append('\n');
     }
 

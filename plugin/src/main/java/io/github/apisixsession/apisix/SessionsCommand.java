@@ -6,6 +6,7 @@ import io.github.apisixsession.core.config.SessionConfigParser;
 import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.SessionRoute;
+import io.github.apisixsession.core.admin.SessionAdmin;
 import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageContext;
@@ -25,15 +26,21 @@ import java.util.TreeMap;
 /**
  * {@code java -jar apisix-session-runner.jar sessions list|revoke --subject alice --config route.json}:
  * lists or revokes every session of a subject in a route's storage, for operators ("log this user
- * out everywhere"). The route config is the {@code session} conf value (JSON) of the route; it
- * needs a server-side storage and {@code store_metadata: true}.
+ * out everywhere"). The route config is the {@code session} conf value (JSON) of the route. Listing
+ * needs a server-side storage and {@code store_metadata: true}; revoking sets a marker in the
+ * route's shared store (any storage, {@code shared_state}) and deletes the stored sessions, or
+ * needs what listing needs when the route has no shared store. {@code revoke --audience} revokes
+ * every session of the route's audience (a marker: needs a shared store).
  */
 final class SessionsCommand {
 
     static final String USAGE = String.join(System.lineSeparator(),
             "usage: java -jar apisix-session-runner.jar sessions list|revoke --subject NAME --config ROUTE.json",
+            "       java -jar apisix-session-runner.jar sessions revoke --audience --config ROUTE.json",
             "  list    print the live sessions of NAME (storage key and expiry)",
-            "  revoke  delete every session of NAME: they are refused from the next request on",
+            "  revoke  refuse every session of NAME (or, with --audience, of the route's audience) created",
+            "          until now, on every runner sharing the route's store (shared_state), and delete the",
+            "          stored ones: they are refused from the next request on",
             "  --config  the route's session conf value (JSON), e.g. the file you keep it in;",
             "            it needs a Redis or PostgreSQL storage (the memory storage lives inside the runner)",
             "            and \"store_metadata\": true; $env:// secrets are read from this process's environment");
@@ -52,6 +59,21 @@ final class SessionsCommand {
         }
     }
 
+    /** Revokes with a marker (and deletes stored sessions); {@code subject} null: the whole audience. */
+    private static int revoke(SessionEngine engine, SessionRoute route, String subject, PrintStream out)
+            throws StorageException {
+        String audience = route.config().audience();
+        if (subject == null) {
+            engine.revokeAudience(route);
+            out.println("every session of audience " + audience + " created until now revoked");
+        } else {
+            int deleted = engine.revokeSessionsOf(route, subject);
+            out.println(deleted + " session(s) of " + subject + " revoked in audience " + audience
+                    + (SessionAdmin.shared(route) ? "; every older session refused by a marker in the shared store" : ""));
+        }
+        return 0;
+    }
+
     static int run(String[] args, Map<String, String> env, PrintStream out, PrintStream err) {
         if (args.length == 0 || "--help".equals(args[0]) || "-h".equals(args[0])) {
             (args.length == 0 ? err : out).println(USAGE);
@@ -60,9 +82,12 @@ final class SessionsCommand {
         String action = args[0];
         String subject = null;
         String configFile = null;
+        boolean audience = false;
         for (int i = 1; i < args.length; i++) {
             if ("--subject".equals(args[i]) && i + 1 < args.length) {
                 subject = args[++i];
+            } else if ("--audience".equals(args[i])) {
+                audience = true;
             } else if ("--config".equals(args[i]) && i + 1 < args.length) {
                 configFile = args[++i];
             } else {
@@ -71,8 +96,8 @@ final class SessionsCommand {
                 return RunnerMain.EXIT_USAGE;
             }
         }
-        if (!("list".equals(action) || "revoke".equals(action)) || subject == null || subject.isEmpty()
-                || configFile == null) {
+        boolean target = audience ? subject == null && "revoke".equals(action) : subject != null && !subject.isEmpty();
+        if (!("list".equals(action) || "revoke".equals(action)) || !target || configFile == null) {
             err.println(USAGE);
             return RunnerMain.EXIT_USAGE;
         }
@@ -86,6 +111,16 @@ final class SessionsCommand {
         SessionStorages storages = SessionStorages.discover(new StorageContext(Clock.systemUTC(), env::get));
         try (SessionEngine engine = new SessionEngine(Clock.systemUTC(), storages, SessionMetrics.NONE)) {
             SessionConfig config = new SessionConfigParser(env::get, storages.names(), "unused").parse(json);
+            if ("revoke".equals(action) && config.sharedState().mode() != SessionConfig.SharedState.Mode.OFF) {
+                SessionRoute route = engine.prepare(config);
+                if (SessionAdmin.shared(route)) {
+                    return revoke(engine, route, audience ? null : subject, out);
+                }
+            }
+            if (audience) {
+                err.println("sessions: revoke --audience needs a shared store (\"shared_state\")");
+                return RunnerMain.EXIT_USAGE;
+            }
             if (config.cookieStorage() || !config.storeMetadata()) {
                 err.println("sessions: the route must use a server-side storage with \"store_metadata\": true "
                         + "(sessions created without it are not listed)");
@@ -103,8 +138,7 @@ final class SessionsCommand {
                 sessions.forEach((key, expiry) -> out.println(key + "\t" + expiry));
                 out.println(sessions.size() + " session(s) of " + subject + " in audience " + config.audience());
             } else {
-                int revoked = engine.revokeSessionsOf(route, subject);
-                out.println(revoked + " session(s) of " + subject + " revoked in audience " + config.audience());
+                return revoke(engine, route, subject, out);
             }
             return 0;
         } catch (ConfigException e) {

@@ -11,6 +11,7 @@ import io.github.apisixsession.core.lifecycle.ResponsePhase;
 import io.github.apisixsession.core.persistence.SessionPersistence;
 import io.github.apisixsession.core.persistence.SessionStorages;
 import io.github.apisixsession.core.state.ProcessState;
+import io.github.apisixsession.core.state.RouteRevocations;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.StorageConfigException;
 import io.github.apisixsession.storage.StorageException;
@@ -43,8 +44,11 @@ public final class SessionEngine implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SessionEngine.class);
 
+    private final Clock clock;
     private final SessionStorages storages;
     private final SessionMetrics metrics;
+    private final ProcessState state;
+    private final RouteSharedState sharedState;
     private final RequestPhase requestPhase;
     private final ResponsePhase responsePhase;
 
@@ -53,9 +57,11 @@ public final class SessionEngine implements AutoCloseable {
     }
 
     public SessionEngine(Clock clock, SessionStorages storages, SessionMetrics metrics) {
+        this.clock = clock;
         this.storages = storages;
         this.metrics = metrics;
-        ProcessState state = ProcessState.create(clock, metrics);
+        this.state = ProcessState.create(clock, metrics);
+        this.sharedState = new RouteSharedState(storages, state);
         this.requestPhase = new RequestPhase(clock, metrics, state);
         this.responsePhase = new ResponsePhase(clock, metrics, state);
     }
@@ -70,10 +76,11 @@ public final class SessionEngine implements AutoCloseable {
      * lock over every PrepareConf of the gateway, so a slow database must not hold the others.
      */
     public SessionRoute prepare(SessionConfig config) throws ConfigException {
+        long deadline = System.nanoTime() + STORAGE_START_WAIT.toNanos();
         SessionCodec codec = new SessionCodec(config.ikms(), config.compressionThreshold());
         if (config.cookieStorage()) {
             return new SessionRoute(config, new SessionPersistence(config, codec, null, metrics),
-                    new TokenTransport(config));
+                    new TokenTransport(config), sharedState.prepare(config, null, null, deadline));
         }
         SessionStorages.Lease lease;
         SessionStorage started;
@@ -98,8 +105,15 @@ public final class SessionEngine implements AutoCloseable {
             LOG.warn("storage {} still starting after {} ms: its routes wait for it", config.storage(),
                     STORAGE_START_WAIT.toMillis());
         }
+        RouteRevocations revocations;
+        try {
+            revocations = sharedState.prepare(config, lease, started, deadline);
+        } catch (ConfigException e) {
+            lease.release();
+            throw e;
+        }
         SessionRoute route = new SessionRoute(config, new SessionPersistence(config, codec, lease.storage(), metrics),
-                new TokenTransport(config));
+                new TokenTransport(config), revocations);
         // the storage stays open while a conf cache or a request in flight holds the route
         lease.releaseWhenUnreachable(route);
         return route;
@@ -122,11 +136,17 @@ public final class SessionEngine implements AutoCloseable {
 
     /** Revokes every session of a subject (the CLI's {@code sessions revoke}); returns how many. */
     public int revokeSessionsOf(SessionRoute route, String subject) throws StorageException {
-        return SessionAdmin.revokeSessionsOf(route, subject);
+        return SessionAdmin.revokeSessionsOf(route, subject, clock);
+    }
+
+    /** Revokes every session of the route's audience created before now (the CLI's {@code sessions revoke --audience}). */
+    public void revokeAudience(SessionRoute route) throws StorageException {
+        SessionAdmin.revokeAudience(route, clock);
     }
 
     @Override
     public void close() {
+        state.close();
         storages.close();
     }
 }

@@ -47,6 +47,18 @@ public interface SessionMetrics {
     default void revocationEvicted() {
     }
 
+    /** A shared store's change feed came up ({@code +1}) or was lost ({@code -1}): a gauge of connected feeds. */
+    default void sharedStateFeed(int change) {
+    }
+
+    /** A shared store's local copy was (re)loaded from its snapshot. */
+    default void sharedStateResynchronized() {
+    }
+
+    /** Writes waiting for a shared store changed by {@code change}: a gauge. */
+    default void sharedStateQueued(int change) {
+    }
+
     /** A session was destroyed after {@code failure_limit} failed upstream responses. */
     default void failureLimited() {
     }

@@ -65,12 +65,13 @@ class PostgresMigrateCommandIT {
 
         Result done = migrate("--jdbc-url", url, "--username", pg.user());
         assertEquals(0, done.exit(), done.out());
-        assertTrue(done.out().contains("migrated from version none to 2"), done.out());
+        java.util.regex.Matcher to = java.util.regex.Pattern.compile("migrated from version none to (\\d+)").matcher(done.out());
+        assertTrue(to.find(), done.out());
         assertFalse(done.out().contains("jdbc:postgresql"), "no JDBC URL in the output\n" + done.out());
 
         Result again = migrate("--jdbc-url", url, "--username", pg.user());
         assertEquals(0, again.exit(), again.out());
-        assertTrue(again.out().contains("up to date at version 2"), again.out());
+        assertTrue(again.out().contains("up to date at version " + to.group(1)), again.out());
 
         try (RunnerProcess runner = PostgresStorageIT.startRunner(); SimulatedApisix apisix = E2e.gateway(runner)) {
             apisix.route(E2e.apisixRoute("/pg/*", "storage", "postgres",

@@ -39,7 +39,8 @@ public record SessionConfig(
         int rejectStatus,
         int storageErrorStatus,
         FailureLimit failureLimit,
-        String stickyCookieName) {
+        String stickyCookieName,
+        SharedState sharedState) {
 
     /** The storage name that keeps the whole session in the cookie. */
     public static final String COOKIE_STORAGE = "cookie";
@@ -57,6 +58,18 @@ public record SessionConfig(
 
     public boolean cookieStorage() {
         return COOKIE_STORAGE.equals(storage);
+    }
+
+    /**
+     * The longest a session of this route can live, counted from its creation time (renewals keep
+     * it), or a remember cookie, which restores one: how long a "log out everywhere" marker matters.
+     */
+    public long longestLifetime() {
+        long longest = timeouts.absolute() > 0 ? timeouts.absolute() : MAX_SECONDS;
+        if (remember.enabled()) {
+            longest = Math.max(longest, remember.absoluteTimeout() > 0 ? remember.absoluteTimeout() : MAX_SECONDS);
+        }
+        return Math.min(longest, MAX_SECONDS);
     }
 
     /** The name the session token travels under (cookie, header or query argument). */
@@ -98,8 +111,8 @@ public record SessionConfig(
     }
 
     /**
-     * @param allQueryArg {@code logout_all_query_arg}: revokes every session of the subject
-     *                    (needs {@code store_metadata} and a server-side storage)
+     * @param allQueryArg {@code logout_all_query_arg}: revokes every session of the subject (a
+     *                    marker; with {@code store_metadata} their stored entries are deleted too)
      */
     public record Logout(Set<String> methods, String queryArg, String postArg, boolean readBody,
                          String allQueryArg) {
@@ -156,6 +169,21 @@ public record SessionConfig(
             }
             return false;
         }
+    }
+
+    /**
+     * {@code shared_state}: where revocations, markers and failure counters are shared by every
+     * runner ({@code ROUTE_STORAGE}: the route's storage, if it offers shared state; {@code STORE}:
+     * the named one; {@code OFF}: this runner only).
+     *
+     * @param failOpen {@code on_failure: "open"}: while the store cannot be trusted, keep checking
+     *                 the last copy instead of answering {@code storage_error_status}
+     */
+    public record SharedState(Mode mode, String storage, StorageConfig storageConfig, boolean failOpen) {
+        public static final SharedState OFF = new SharedState(Mode.OFF, null, null, false);
+        public static final SharedState ROUTE_STORAGE = new SharedState(Mode.ROUTE_STORAGE, null, null, false);
+
+        public enum Mode { ROUTE_STORAGE, STORE, OFF }
     }
 
     /** An inclusive range of HTTP status codes, e.g. 500–599 for "5xx". */

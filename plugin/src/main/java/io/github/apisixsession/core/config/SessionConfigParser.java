@@ -67,7 +67,7 @@ public final class SessionConfigParser {
             "hash_storage_key", "hash_subject", "store_metadata", "bind", "request_headers", "response_headers",
             "key_lookup", "forward_session", "map_headers", "sticky_cookie_name",
             "failure_limit", "failure_status",
-            "identity", "anonymous_consumer", "reject_status", "storage_error_status");
+            "identity", "anonymous_consumer", "reject_status", "storage_error_status", "shared_state");
 
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -156,10 +156,7 @@ public final class SessionConfigParser {
                 c.getBoolean("read_body_for_logout", false), optionalNonEmpty(c, "logout_all_query_arg"));
 
         boolean storeMetadata = c.getBoolean("store_metadata", false);
-        if (logout.allQueryArg() != null && (!storeMetadata || SessionConfig.COOKIE_STORAGE.equals(storage))) {
-            throw new ConfigException("logout_all_query_arg",
-                    "needs \"store_metadata\": true and a server-side storage (memory, redis, postgres, …)");
-        }
+        SessionConfig.SharedState sharedState = SharedStateOptions.parse(c, storage, storageNames);
 
         Set<Bind> bind = new LinkedHashSet<>();
         for (String b : c.getStringList("bind")) {
@@ -183,7 +180,7 @@ public final class SessionConfigParser {
                 c.getBoolean("hash_storage_key", false), c.getBoolean("hash_subject", false), storeMetadata, bind,
                 enumSet(c, "request_headers", SESSION_HEADERS), enumSet(c, "response_headers", SESSION_HEADERS),
                 mapHeaders(c), identity, optionalNonEmpty(c, "anonymous_consumer"), rejectStatus,
-                c.getInt("storage_error_status", 503, 400, 599), failureLimit(c), sticky);
+                c.getInt("storage_error_status", 503, 400, 599), failureLimit(c), sticky, sharedState);
     }
 
     private List<byte[]> ikms(StorageConfig c) throws ConfigException {

@@ -42,7 +42,7 @@ final class CurrentSession {
         SessionEntry entry = session == null ? null : session.entry(audience);
         if (session != null && entry == null) {
             rejected(call, Rejection.OTHER_AUDIENCE);
-        } else if (entry != null && revocations.refusesFamily(call.persistence, entry)) {
+        } else if (entry != null && revocations.refusesFamily(call.route, entry, session.header())) {
             rejected(call, Rejection.REVOKED);
             entry = null;
         }
@@ -62,10 +62,13 @@ final class CurrentSession {
         try {
             OpenSession s = call.persistence.open(TokenKind.SESSION, token, call.cookies::get, call.binding(),
                     call.now);
+            if (s != null) {
+                revocations.requireTrusted(call.route);
+            }
             if (s == null) {
                 rejected(call, Rejection.MISSING_IN_STORAGE);
                 LOG.debug("session rejected: not in storage");
-            } else if (revocations.refuses(call.persistence, s)) {
+            } else if (revocations.refuses(call.route, s)) {
                 rejected(call, Rejection.REVOKED);
                 LOG.debug("session rejected: logged out");
                 return null;

@@ -10,7 +10,7 @@ import io.github.apisixsession.core.persistence.OpenSession;
 import io.github.apisixsession.core.persistence.SessionEntry;
 import io.github.apisixsession.core.persistence.SessionPersistence;
 import io.github.apisixsession.core.persistence.TokenKind;
-import io.github.apisixsession.core.state.FailureCounts;
+import io.github.apisixsession.core.state.RevocationState;
 import io.github.apisixsession.storage.StorageException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,13 +26,11 @@ final class FailureLimit {
     private static final Logger LOG = LoggerFactory.getLogger(FailureLimit.class);
 
     private final SessionMetrics metrics;
-    private final FailureCounts failures;
     private final Revocations revocations;
     private final RememberMe rememberMe;
 
-    FailureLimit(SessionMetrics metrics, FailureCounts failures, Revocations revocations, RememberMe rememberMe) {
+    FailureLimit(SessionMetrics metrics, Revocations revocations, RememberMe rememberMe) {
         this.metrics = metrics;
-        this.failures = failures;
         this.revocations = revocations;
         this.rememberMe = rememberMe;
     }
@@ -59,13 +57,15 @@ final class FailureLimit {
                 return false;
             }
             long lifetime = persistence.remainingLifetime(TokenKind.SESSION, session.header(), call.now);
-            String key = entry.family() != null ? entry.family() : session.sessionId();
+            // counted in the route's shared store (every runner's failures), else in this runner
+            RevocationState failures = call.route.revocations().current();
+            String key = "failures:" + (entry.family() != null ? entry.family() : session.sessionId());
             if (failures.increment(key, lifetime) < config.failureLimit().limit()) {
                 return false;
             }
             failures.reset(key);
-            revocations.retire(persistence, session, call.now);
-            revocations.revokeFamily(persistence, entry.family(), lifetime + 1);
+            revocations.retire(call.route, session, call.now);
+            revocations.revokeFamily(call.route, entry.family(), lifetime + 1, call.now);
             call.transport.expire(config.tokenName(), persistence.chunkCount(session), out);
             call.transport.expireSticky(out);
             if (config.remember().enabled()) {

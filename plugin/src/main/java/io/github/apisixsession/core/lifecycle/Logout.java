@@ -43,8 +43,7 @@ final class Logout {
         List<HttpHeader> headers = new ArrayList<>();
         try {
             if (LogoutRequest.wantsAll(call.config.logout(), call.request) && current.hasSubject()) {
-                int revokedCount = persistence.deleteSessionsOf(current);
-                LOG.info("logout everywhere: {} sessions revoked", revokedCount);
+                logoutEverywhere(call, current);
             }
             List<SessionEntry> remaining = new ArrayList<>();
             for (SessionEntry e : session.entries()) {
@@ -79,14 +78,26 @@ final class Logout {
     }
 
     /**
-     * Cookie storage cannot delete a copied cookie: this id and its family are refused here.
+     * Cookie storage cannot delete a copied cookie: this id and its family are refused (here, or by
+     * every runner sharing the store).
      * Renewals keep the creation time, so the absolute timeout bounds every copy of the family.
      */
-    private void revokeCopies(RequestCall call, OpenSession session, SessionEntry current) {
-        revocations.revoke(call.persistence, session, call.now);
+    private void revokeCopies(RequestCall call, OpenSession session, SessionEntry current) throws StorageException {
+        revocations.revoke(call.route, session, call.now);
         long absolute = call.config.timeouts().absolute();
         long familyLifetime = absolute > 0 ? session.header().creationTime() + absolute - call.now + 1
                 : SessionConfig.MAX_SECONDS;
-        revocations.revokeFamily(call.persistence, current.family(), familyLifetime);
+        revocations.revokeFamily(call.route, current.family(), familyLifetime, call.now);
+    }
+
+    /**
+     * Every session of the subject: a marker refuses those created before now (any storage, every
+     * runner sharing the store), and stored ones are deleted when the route keeps metadata.
+     */
+    private void logoutEverywhere(RequestCall call, SessionEntry current) throws StorageException {
+        revocations.markIssuedBefore(call.route, current.audience(), current.subject(), call.now);
+        int deleted = call.persistence.serverSide() && call.config.storeMetadata()
+                ? call.persistence.deleteSessionsOf(current) : 0;
+        LOG.info("logout everywhere: marker set, {} stored sessions deleted", deleted);
     }
 }

@@ -48,8 +48,8 @@ final class RememberMe {
             OpenSession remembered = persistence.open(TokenKind.REMEMBER, token, call.cookies::get, call.binding(),
                     call.now);
             SessionEntry entry = remembered == null ? null : remembered.entry(call.config.audience());
-            if (entry == null || revocations.refusesFamily(persistence, entry)
-                    || revocations.refuses(persistence, remembered)) {
+            if (entry == null || revocations.refusesFamily(call.route, entry, remembered.header())
+                    || revocations.refuses(call.route, remembered)) {
                 return null;
             }
             SavedSession renewed = persistence.save(TokenKind.REMEMBER, remembered, remembered.entries(),
@@ -86,7 +86,7 @@ final class RememberMe {
             try {
                 OpenSession remembered = persistence.open(TokenKind.REMEMBER, token, cookies, binding, now);
                 if (remembered != null) {
-                    revocations.retire(persistence, remembered, now);
+                    revocations.retire(route, remembered, now);
                 }
             } catch (SessionCodecException e) {
                 LOG.debug("remember cookie not readable {}", occasion);

@@ -49,7 +49,7 @@ public final class RequestPhase {
         this.clock = clock;
         this.metrics = metrics;
         this.pendingCookies = state.pendingCookies();
-        Revocations revocations = new Revocations(state.revoked());
+        Revocations revocations = new Revocations();
         RememberMe rememberMe = new RememberMe(metrics, revocations);
         this.currentSession = new CurrentSession(metrics, revocations, rememberMe);
         this.logout = new Logout(metrics, revocations, rememberMe);

@@ -45,10 +45,10 @@ public final class ResponsePhase {
     public ResponsePhase(Clock clock, SessionMetrics metrics, ProcessState state) {
         this.clock = clock;
         this.pendingCookies = state.pendingCookies();
-        this.revocations = new Revocations(state.revoked());
+        this.revocations = new Revocations();
         RememberMe rememberMe = new RememberMe(metrics, revocations);
         this.login = new Login(metrics, revocations);
-        this.failureLimit = new FailureLimit(metrics, state.failures(), revocations, rememberMe);
+        this.failureLimit = new FailureLimit(metrics, revocations, rememberMe);
     }
 
     public ResponseDecision run(SessionRoute route, ResponseView response) throws GatewayException {
@@ -106,7 +106,7 @@ public final class ResponsePhase {
         }
         try {
             OpenSession session = call.persistence.open(TokenKind.SESSION, token, call::cookie, binding, call.now);
-            if (session != null && revocations.refuses(call.persistence, session)) {
+            if (session != null && revocations.refuses(call.route, session)) {
                 return null;
             }
             return session;

@@ -1,54 +1,101 @@
 package io.github.apisixsession.core.lifecycle;
 
+import io.github.apisixsession.core.SessionRoute;
+import io.github.apisixsession.core.codec.SessionHeader;
+import io.github.apisixsession.core.config.SessionConfig;
 import io.github.apisixsession.core.persistence.OpenSession;
 import io.github.apisixsession.core.persistence.SessionEntry;
 import io.github.apisixsession.core.persistence.SessionPersistence;
-import io.github.apisixsession.core.state.RevokedSessions;
+import io.github.apisixsession.core.state.RevocationState;
 import io.github.apisixsession.storage.StorageException;
 
 /**
  * Sessions that must not open again. A server-side session is deleted, which revokes it for every
  * runner; a cookie-stored one cannot be deleted, so its id (and, at logout, its family: every
- * renewed copy) is refused by this runner for as long as the cookie could otherwise live.
+ * renewed copy) is refused for as long as the cookie could otherwise live: by this runner, or by
+ * every runner sharing the route's store ({@code shared_state}), which then also covers
+ * server-side sessions (one mechanism). "Log out everywhere" sets a marker: sessions of the
+ * subject created before it are refused.
+ *
+ * <p>Checks read a local copy only. While a shared store cannot be trusted (its feed lost for
+ * longer than a moment, or a write of ours still queued), a route with {@code on_failure: "closed"}
+ * answers {@code storage_error_status} rather than believe it.
  */
 final class Revocations {
 
     private static final String FAMILY = "family:";
 
-    private final RevokedSessions revoked;
-
-    Revocations(RevokedSessions revoked) {
-        this.revoked = revoked;
+    private static RevocationState of(SessionRoute route) {
+        return route.revocations().current();
     }
 
-    /** Whether this cookie-stored session was revoked here. */
-    boolean refuses(SessionPersistence persistence, OpenSession session) {
-        return !persistence.serverSide() && revoked.isRevoked(session.sessionId());
+    /** Whether revocations are written and checked for this route: cookie storage, or any with a shared store. */
+    private static boolean applies(SessionRoute route, RevocationState state) {
+        return !route.persistence().serverSide() || state.shared();
     }
 
-    /** Whether the family of this cookie-stored entry was revoked here. */
-    boolean refusesFamily(SessionPersistence persistence, SessionEntry entry) {
-        return !persistence.serverSide() && entry.family() != null && revoked.isRevoked(FAMILY + entry.family());
-    }
-
-    /** Deleted where stored, refused here for cookie storage until it would have expired. */
-    void retire(SessionPersistence persistence, OpenSession session, long now) throws StorageException {
-        persistence.delete(session);
-        revoke(persistence, session, now);
-    }
-
-    /** For cookie storage: refuses this session id until it would have expired. */
-    void revoke(SessionPersistence persistence, OpenSession session, long now) {
-        if (!persistence.serverSide()) {
-            revoked.revoke(session.sessionId(),
-                    persistence.remainingLifetime(session.kind(), session.header(), now) + 1);
+    /** Fails when the route's copy cannot be trusted and it fails closed. */
+    void requireTrusted(SessionRoute route) throws StorageException {
+        RevocationState state = of(route);
+        if (!state.trusted() && !route.revocations().failOpen()) {
+            throw new StorageException("shared session state unavailable (feed lost or writes queued)");
         }
     }
 
-    /** For cookie storage: refuses every session of {@code family} (if any) for {@code seconds}. */
-    void revokeFamily(SessionPersistence persistence, String family, long seconds) {
-        if (!persistence.serverSide() && family != null) {
-            revoked.revoke(FAMILY + family, seconds);
+    /** Whether this session id was revoked. */
+    boolean refuses(SessionRoute route, OpenSession session) {
+        RevocationState state = of(route);
+        return applies(route, state) && state.isRevoked(session.sessionId());
+    }
+
+    /** Whether the family of this entry was revoked, or a marker refuses it (created before it). */
+    boolean refusesFamily(SessionRoute route, SessionEntry entry, SessionHeader header) {
+        RevocationState state = of(route);
+        if (entry.family() != null && applies(route, state) && state.isRevoked(FAMILY + entry.family())) {
+            return true;
+        }
+        SessionPersistence persistence = route.persistence();
+        return entry.hasSubject() && state.isMarked(persistence.markerAudience(entry.audience()),
+                persistence.markerSubject(entry.subject()), header.creationTime());
+    }
+
+    /** Deleted where stored, refused (here or everywhere) until it would have expired. */
+    void retire(SessionRoute route, OpenSession session, long now) throws StorageException {
+        route.persistence().delete(session);
+        revoke(route, session, now);
+    }
+
+    /** Refuses this session id until it would have expired. */
+    void revoke(SessionRoute route, OpenSession session, long now) throws StorageException {
+        RevocationState state = of(route);
+        if (applies(route, state)) {
+            long lifetime = route.persistence().remainingLifetime(session.kind(), session.header(), now);
+            written(route, state.revoke(session.sessionId(), now + lifetime + 1));
+        }
+    }
+
+    /** Refuses every session of {@code family} (if any) for {@code seconds}. */
+    void revokeFamily(SessionRoute route, String family, long seconds, long now) throws StorageException {
+        RevocationState state = of(route);
+        if (family != null && applies(route, state)) {
+            written(route, state.revoke(FAMILY + family, now + seconds));
+        }
+    }
+
+    /**
+     * "Log out everywhere": refuses every session of {@code subject} ({@code null}: of the whole
+     * audience) created before {@code now}, for as long as one could live.
+     */
+    void markIssuedBefore(SessionRoute route, String audience, String subject, long now) throws StorageException {
+        SessionPersistence persistence = route.persistence();
+        written(route, of(route).mark(persistence.markerAudience(audience),
+                subject == null ? null : persistence.markerSubject(subject), now, now + route.config().longestLifetime() + 1));
+    }
+
+    /** A write the store refused waits in the queue; a route that fails closed says so. */
+    private static void written(SessionRoute route, boolean stored) throws StorageException {
+        if (!stored && !route.revocations().failOpen()) {
+            throw new StorageException("shared session state unavailable: the revocation is queued");
         }
     }
 }

@@ -199,6 +199,16 @@ public final class SessionPersistence {
         return count;
     }
 
+    /** An audience as metadata names it: what "log out everywhere" markers name. */
+    public String markerAudience(String audience) {
+        return keys.audienceKey(audience);
+    }
+
+    /** A subject as metadata names it ({@code hash_subject} applied): what markers name. */
+    public String markerSubject(String subject) {
+        return keys.subjectKey(subject);
+    }
+
     // ---------------------------------------------------------------- chunks and lifetimes
 
     /** How many cookies a session of this header occupies (for expiring the chunks). */

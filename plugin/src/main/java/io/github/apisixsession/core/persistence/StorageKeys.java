@@ -59,6 +59,10 @@ final class StorageKeys {
         return encode(entry.audience());
     }
 
+    String audienceKey(String audience) {
+        return encode(audience);
+    }
+
     String subjectKey(String subject) {
         byte[] bytes = subject.getBytes(StandardCharsets.UTF_8);
         return B64.encodeToString(config.hashSubject() ? Arrays.copyOf(sha256(bytes), 16) : bytes);

@@ -87,7 +87,7 @@ class SessionConfigParserTest {
         "{\"secret\":\"x\",\"failure_status\":[\"6xx\"]}|failure_status",
         "{\"secret\":\"x\",\"failure_limit\":-1}|failure_limit",
         "{\"secret\":\"x\",\"sticky_cookie_name\":\"session\"}|sticky_cookie_name",
-        "{\"secret\":\"x\",\"logout_all_query_arg\":\"all\"}|logout_all_query_arg",
+        "{\"secret\":\"x\",\"shared_state\":{\"storage\":\"nope\"}}|shared_state.storage",
         "{\"secret\":\"x\",\"cookie_lifetime\":10,\"rolling_timeout\":20}|cookie_lifetime",
         "{\"secret\":\"x\",\"storage\":\"kong\",\"memory\":{},\"redis\":{}}|storage",
         "{\"secret\":\"x\",\"storage\":\"memory\",\"memory\":5}|memory",

@@ -36,6 +36,8 @@ final class ExpiredRowsCleanup implements AutoCloseable {
     private final Settings jooqSettings;
     private final ScheduledExecutorService cleaner;
     private volatile boolean closed;
+    /** The shared state's tables, once a route uses them. */
+    private volatile PostgresSharedState shared;
 
     ExpiredRowsCleanup(PostgresSettings settings, DataSource unpooled, Settings jooqSettings) {
         this.settings = settings;
@@ -78,6 +80,10 @@ final class ExpiredRowsCleanup implements AutoCloseable {
                         .execute();
                 total += deleted;
             } while (deleted >= batch && !closed);
+            PostgresSharedState state = shared;
+            if (state != null && !closed) {
+                total += state.cleanUpExpired(c, batch, () -> closed);
+            }
             return total;
         }
     }
@@ -96,6 +102,11 @@ final class ExpiredRowsCleanup implements AutoCloseable {
             LOG.warn("postgres storage {}: cleanup of expired sessions failed: {}", settings.describe(),
                     PostgresConnections.describe(e));
         }
+    }
+
+    /** From now on, also deletes the expired revocations, markers and counters of {@code state}. */
+    void alsoClean(PostgresSharedState state) {
+        this.shared = state;
     }
 
     /** Whether the cleanup thread is scheduled (not after {@link #close()}). */

@@ -8,10 +8,12 @@ import io.github.apisixsession.storage.OutageGuard;
 import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
+import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.storage.cache.CoherentCache;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessionMetadata;
 import io.github.apisixsession.storage.postgres.jooq.tables.ApisixSessions;
+import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
@@ -91,6 +93,8 @@ public final class PostgresSessionStorage implements SessionStorage {
     private final OutageGuard guard;
     /** {@code client_cache}; null when off. */
     private final PostgresClientCache cache;
+    /** Made by {@link #sharedState()}; guarded by this. */
+    private PostgresSharedState sharedState;
 
     /**
      * Connects lazily (the pool starts even while the database is down) and starts the cleanup.
@@ -301,10 +305,32 @@ public final class PostgresSessionStorage implements SessionStorage {
         }
     }
 
+    /** Revocations, markers and counters shared with every runner on this database (issue 13), made on first use. */
+    @Override
+    public synchronized Optional<SharedSessionState> sharedState() {
+        if (sharedState == null) {
+            sharedState = new PostgresSharedState(settings, this::sharedStateCall);
+            cleanup.alsoClean(sharedState);
+        }
+        return Optional.of(sharedState);
+    }
+
+    private <T> T sharedStateCall(String operation, PostgresSharedState.SqlCall<T> call) throws StorageException {
+        guard.acquire();
+        try (Connection c = pool.getConnection()) {
+            T result = call.apply(c);
+            reachable();
+            return result;
+        } catch (SQLException | RuntimeException e) {
+            throw failure(operation, e);
+        }
+    }
+
     // ------------------------------------------------------------------ cleanup
 
     /**
      * Deletes expired rows now, in batches until a batch comes back short (or the storage closes).
+     * Once {@link #sharedState()} is in use, its expired revocations, markers and counters go too.
      *
      * @return the number of rows deleted
      */
@@ -330,6 +356,11 @@ public final class PostgresSessionStorage implements SessionStorage {
         }
         if (cache != null) {
             cache.close();
+        }
+        synchronized (this) {
+            if (sharedState != null) {
+                sharedState.close();
+            }
         }
         cleanup.close();
         pool.close();

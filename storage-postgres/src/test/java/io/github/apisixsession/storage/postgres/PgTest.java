@@ -12,7 +12,30 @@ import java.util.List;
 /** Settings and SQL helpers for the tests of this module. */
 final class PgTest {
 
+    /** How many migration scripts the storage packages, and the version the last one brings. */
+    static final int SCRIPTS;
+    static final String LATEST_VERSION;
+
+    static {
+        List<Integer> versions = new ArrayList<>();
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of(PgTest.class.getClassLoader()
+                .getResource("io/github/apisixsession/storage/postgres/migrations").toURI()))) {
+            files.map(f -> f.getFileName().toString()).filter(n -> n.matches("V\\d+__.*\\.sql"))
+                    .forEach(n -> versions.add(Integer.parseInt(n.substring(1, n.indexOf("__")))));
+        } catch (java.io.IOException | java.net.URISyntaxException e) {
+            throw new IllegalStateException("the packaged migrations cannot be listed", e);
+        }
+        SCRIPTS = versions.size();
+        LATEST_VERSION = String.valueOf(versions.stream().mapToInt(Integer::intValue).max().orElseThrow());
+    }
+
     private PgTest() {
+    }
+
+    /** What the migrate command prints after applying every script to an empty schema. */
+    static String migratedFromNothing(String schema) {
+        return "schema " + schema + " migrated from version none to " + LATEST_VERSION + " (" + SCRIPTS + " script"
+                + (SCRIPTS == 1 ? "" : "s") + ")";
     }
 
     /**

@@ -27,8 +27,6 @@ import org.junit.jupiter.api.Test;
 class PostgresMigrationsTest {
 
     /** The scripts in migrations/ and the version they end at. */
-    private static final int SCRIPTS = 2;
-    private static final String LATEST = "2";
 
     private String database;
 
@@ -55,12 +53,13 @@ class PostgresMigrationsTest {
     @Test
     void fromAnEmptyDatabaseCreatesTablesIndexesAndHistory() throws Exception {
         PostgresMigrations.Outcome first = migrate(PgTest.settings(database));
-        assertEquals(SCRIPTS, first.applied());
-        assertEquals(LATEST, first.toVersion());
-        assertEquals(Set.of("apisix_sessions", "apisix_session_metadata", "apisix_session_schema_history"),
-                tables("public"));
+        assertEquals(PgTest.SCRIPTS, first.applied());
+        assertEquals(PgTest.LATEST_VERSION, first.toVersion());
+        assertEquals(Set.of("apisix_sessions", "apisix_session_metadata", "apisix_session_schema_history",
+                "apisix_revocations", "apisix_subject_markers", "apisix_counters"), tables("public"));
         assertTrue(indexes("public").containsAll(Set.of("apisix_sessions_pkey", "apisix_sessions_expires_at_idx",
-                "apisix_session_metadata_pkey", "apisix_session_metadata_key_idx")), indexes("public").toString());
+                "apisix_session_metadata_pkey", "apisix_session_metadata_key_idx", "apisix_revocations_until_idx",
+                "apisix_subject_markers_until_idx", "apisix_counters_expires_at_idx")), indexes("public").toString());
         assertEquals(List.of("timestamp with time zone", "timestamp with time zone"), PgTest.strings(database,
                 "SELECT data_type FROM information_schema.columns WHERE table_name = 'apisix_sessions' "
                         + "AND column_name IN ('expires_at', 'created_at')"));
@@ -92,7 +91,7 @@ class PostgresMigrationsTest {
         migrate(PgTest.settings(database));
         PostgresMigrations.Outcome again = migrate(PgTest.settings(database));
         assertEquals(0, again.applied());
-        assertEquals(LATEST, again.toVersion());
+        assertEquals(PgTest.LATEST_VERSION, again.toVersion());
         assertTrue(again.toString().contains("up to date"), again.toString());
         assertEquals(1, PgTest.count(database,
                 "SELECT count(*) FROM public.apisix_session_schema_history WHERE success AND version = '1'"));
@@ -102,8 +101,9 @@ class PostgresMigrationsTest {
     void schemaAndPrefixAreConfigurableAndCoexist() throws Exception {
         migrate(PgTest.settings(database));
         PostgresMigrations.Outcome other = migrate(PgTest.settings(database).withSchema("edge", "gw2_"));
-        assertEquals(SCRIPTS, other.applied());
-        assertEquals(Set.of("gw2_sessions", "gw2_session_metadata", "gw2_session_schema_history"), tables("edge"));
+        assertEquals(PgTest.SCRIPTS, other.applied());
+        assertEquals(Set.of("gw2_sessions", "gw2_session_metadata", "gw2_session_schema_history", "gw2_revocations",
+                "gw2_subject_markers", "gw2_counters"), tables("edge"));
         // a second prefix in the same schema is a separate set of tables with its own history
         migrate(PgTest.settings(database).withSchema("public", "tenant_b_"));
         assertTrue(tables("public").containsAll(Set.of("apisix_sessions", "tenant_b_sessions",
@@ -114,7 +114,7 @@ class PostgresMigrationsTest {
     void aSchemaWithOtherTablesIsBaselinedAndStillMigrated() throws Exception {
         PgTest.update(database, "CREATE TABLE public.application_users (id int PRIMARY KEY)");
         PostgresMigrations.Outcome o = migrate(PgTest.settings(database));
-        assertEquals(SCRIPTS, o.applied());
+        assertEquals(PgTest.SCRIPTS, o.applied());
         assertTrue(tables("public").containsAll(Set.of("application_users", "apisix_sessions")));
     }
 
@@ -125,7 +125,7 @@ class PostgresMigrationsTest {
                 + "expires_at timestamptz NOT NULL, created_at timestamptz NOT NULL DEFAULT now())");
         PgTest.update(database, "INSERT INTO public.apisix_sessions (key, data, expires_at) VALUES ('k', '\\x01', now() + interval '1 hour')");
         PostgresMigrations.Outcome o = migrate(PgTest.settings(database));
-        assertEquals(SCRIPTS, o.applied());
+        assertEquals(PgTest.SCRIPTS, o.applied());
         assertEquals(1, PgTest.count(database, "SELECT count(*) FROM public.apisix_sessions"));
     }
 
@@ -141,7 +141,7 @@ class PostgresMigrationsTest {
             for (Future<PostgresMigrations.Outcome> f : results) {
                 applied += f.get(60, TimeUnit.SECONDS).applied();
             }
-            assertEquals(SCRIPTS, applied, "exactly one runner applies each script");
+            assertEquals(PgTest.SCRIPTS, applied, "exactly one runner applies each script");
         } finally {
             pool.shutdownNow();
         }

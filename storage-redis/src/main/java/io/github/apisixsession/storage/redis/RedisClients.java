@@ -40,6 +40,8 @@ final class RedisClients {
 
     /** {@code CLIENT SETNAME} of the client cache's invalidation connections. */
     static final String TRACKING_CLIENT_NAME = "apisix-session-tracking";
+    /** {@code CLIENT SETNAME} of the shared-state feed's subscriber connections. */
+    static final String STATE_CLIENT_NAME = "apisix-session-state";
 
     private RedisClients() {
     }
@@ -96,6 +98,13 @@ final class RedisClients {
         return clientConfigBuilder(s, s.username(), s.password(), s.mode() == RedisSettings.Mode.CLUSTER ? 0 : s.database())
                 .protocol(RedisProtocol.RESP3)
                 .clientName(TRACKING_CLIENT_NAME)
+                .build();
+    }
+
+    /** The shared-state feed's subscriber connection: the data connections' settings and a name of its own. */
+    static JedisClientConfig stateFeedConfig(RedisSettings s) {
+        return clientConfigBuilder(s, s.username(), s.password(), s.mode() == RedisSettings.Mode.CLUSTER ? 0 : s.database())
+                .clientName(STATE_CLIENT_NAME)
                 .build();
     }
 

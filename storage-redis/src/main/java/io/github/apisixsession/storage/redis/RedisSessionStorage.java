@@ -4,6 +4,7 @@ import io.github.apisixsession.storage.OutageGuard;
 import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
+import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
@@ -117,6 +118,8 @@ public final class RedisSessionStorage implements SessionStorage {
     private final OutageGuard guard;
     /** {@code client_cache}; null when off. */
     private final RedisClientCache cache;
+    /** Made by {@link #sharedState()}; guarded by this. */
+    private RedisSharedState sharedState;
 
     public RedisSessionStorage(RedisSettings settings, Clock clock) {
         this(settings, clock, () -> RedisClients.create(settings), null);
@@ -197,6 +200,15 @@ public final class RedisSessionStorage implements SessionStorage {
     /** The client cache's counters; null when {@code client_cache} is off. */
     public ClientCacheStatistics clientCacheStatistics() {
         return cache == null ? null : cache.statistics();
+    }
+
+    /** Revocations, markers and counters shared with every runner on this Redis (issue 13), made on first use. */
+    @Override
+    public synchronized Optional<SharedSessionState> sharedState() {
+        if (sharedState == null) {
+            sharedState = new RedisSharedState(this, () -> client, clock);
+        }
+        return Optional.of(sharedState);
     }
 
     /** The client cache's invalidation feed (tests); null when {@code client_cache} is off. */
@@ -368,6 +380,11 @@ public final class RedisSessionStorage implements SessionStorage {
     @Override
     public void close() {
         closed = true;
+        synchronized (this) {
+            if (sharedState != null) {
+                sharedState.close();
+            }
+        }
         if (cache != null) {
             cache.close();
         }
@@ -388,7 +405,7 @@ public final class RedisSessionStorage implements SessionStorage {
     // ---------------------------------------------------------------- execution
 
     @FunctionalInterface
-    private interface Call<T> {
+    interface Call<T> {
         T apply(UnifiedJedis jedis);
     }
 
@@ -398,7 +415,7 @@ public final class RedisSessionStorage implements SessionStorage {
      * retried on another one while the read timeout has not passed; every command here is
      * idempotent.
      */
-    private <T> T execute(String operation, Call<T> call) throws StorageException {
+    <T> T execute(String operation, Call<T> call) throws StorageException {
         long start = System.nanoTime();
         long budget = TimeUnit.MILLISECONDS.toNanos(settings.readTimeoutMillis());
         guard.acquire();
