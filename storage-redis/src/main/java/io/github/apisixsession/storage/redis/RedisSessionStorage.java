@@ -206,7 +206,7 @@ public final class RedisSessionStorage implements SessionStorage {
     @Override
     public synchronized Optional<SharedSessionState> sharedState() {
         if (sharedState == null) {
-            sharedState = new RedisSharedState(this, () -> client, clock);
+            sharedState = new RedisSharedState(this, this::clientOrNull, clock);
         }
         return Optional.of(sharedState);
     }
@@ -456,6 +456,19 @@ public final class RedisSessionStorage implements SessionStorage {
             guard.unreachable(describe(e));
         }
         return new StorageException("redis " + operation + " failed (" + settings.describe() + "): " + describe(e), e);
+    }
+
+    /**
+     * The client, built now if it could not be before, or null while Redis is unreachable: the
+     * shared-state feed finds its Sentinel master or Cluster nodes through it even when no request
+     * has come to build it.
+     */
+    UnifiedJedis clientOrNull() {
+        try {
+            return client();
+        } catch (StorageException e) {
+            return null;
+        }
     }
 
     /** The client, built now if building it failed before (at most once a second). */
