@@ -14,6 +14,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /** Decodes APISIX's requests and encodes our replies with the official A6 flatbuffer classes. */
@@ -42,10 +44,11 @@ final class A6Codec {
             int n = checkedLength(req.confLength(), payload);
             List<ConfCache.Entry> entries = new ArrayList<>(n);
             TextEntry te = new TextEntry();
+            ByteBuffer window = root(payload);
             for (int i = 0; i < n; i++) {
                 req.conf(te, i);
-                String name = text(te.nameAsByteBuffer());
-                String value = text(te.valueAsByteBuffer());
+                String name = text(name(te, window));
+                String value = text(value(te, window));
                 entries.add(new ConfCache.Entry(name == null ? "" : name, value == null ? "" : value));
             }
             return new PrepareConfRequest(key, List.copyOf(entries));
@@ -105,16 +108,46 @@ final class A6Codec {
         void load(TextEntry into, int index);
     }
 
+    /**
+     * The entries as an unmodifiable list. Every name and value is read through one window onto the
+     * payload ({@link #name}, {@link #value}) and copied once, into its String: {@code nameAsByteBuffer}
+     * would allocate a buffer per field and {@code name()} decodes strictly (and slower).
+     */
     private static List<HttpHeader> entries(int length, byte[] payload, EntryAt at) {
         int n = checkedLength(length, payload);
-        List<HttpHeader> list = new ArrayList<>(n);
+        if (n == 0) {
+            return List.of();
+        }
+        HttpHeader[] list = new HttpHeader[n];
         TextEntry te = new TextEntry();
+        ByteBuffer window = root(payload);
         for (int i = 0; i < n; i++) {
             at.load(te, i);
-            String name = text(te.nameAsByteBuffer());
-            list.add(new HttpHeader(name == null ? "" : name, text(te.valueAsByteBuffer())));
+            String name = text(name(te, window));
+            list[i] = new HttpHeader(name == null ? "" : name, text(value(te, window)));
         }
-        return List.copyOf(list);
+        return Collections.unmodifiableList(Arrays.asList(list));
+    }
+
+    /**
+     * The name's bytes as {@code window} positioned on them. Where the window refuses (a negative
+     * length in a malformed frame), the allocating accessor decides, so malformed frames are
+     * answered exactly as before.
+     */
+    private static ByteBuffer name(TextEntry te, ByteBuffer window) {
+        try {
+            return te.nameInByteBuffer(window);
+        } catch (IllegalArgumentException e) {
+            return te.nameAsByteBuffer();
+        }
+    }
+
+    private static ByteBuffer value(TextEntry te, ByteBuffer window) {
+        try {
+            return te.valueInByteBuffer(window);
+        } catch (IllegalArgumentException e) {
+            return te.valueAsByteBuffer();
+        }
     }
 
     private static ByteBuffer root(byte[] payload) {
@@ -144,9 +177,8 @@ final class A6Codec {
         if (bytes == null) {
             return null;
         }
-        byte[] copy = new byte[bytes.remaining()];
-        bytes.get(copy);
-        return new String(copy, StandardCharsets.UTF_8);
+        return new String(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining(),
+                StandardCharsets.UTF_8);
     }
 
     private static MalformedRpcException malformed(String what, RuntimeException e) {
