@@ -83,6 +83,11 @@ final class DriverWorker implements AutoCloseable {
             Entry.of("accept-encoding", "gzip, deflate, br"),
             Entry.of("x-forwarded-for", "203.0.113.9"),
             Entry.of("x-real-ip", "203.0.113.9"));
+    /**
+     * What key-auth with {@code anonymous_consumer} (APISIX >= 3.11) sets on a request without a
+     * credential, over any client value, before ext-plugin-post-req runs.
+     */
+    private static final Entry ANONYMOUS = Entry.of("x-consumer-username", "anon");
     private static final List<Entry> APP_ARGS = List.of(Entry.of("page", "2"));
     private static final List<Entry> LOGOUT_ARGS = List.of(Entry.of("session_logout", null));
 
@@ -297,6 +302,7 @@ final class DriverWorker implements AutoCloseable {
             case VALID -> {
                 r.session = pool.get(random.nextInt(pool.size()));
                 headers.add(Entry.of("cookie", "_ga=GA1.2.1234567890.1700000000; " + r.session.cookie));
+                headers.add(ANONYMOUS);
                 frame = reqCall(c, "GET", "/app/orders", APP_ARGS, headers, phaseTokens[0]);
             }
             case LOGOUT -> {
@@ -316,6 +322,7 @@ final class DriverWorker implements AutoCloseable {
                 }
                 r.session = s;
                 headers.add(Entry.of("cookie", "_ga=GA1.2.1234567890.1700000000; " + s.cookie));
+                headers.add(ANONYMOUS);
                 frame = r.kind == Kind.LOGOUT
                         ? reqCall(c, "POST", "/app/orders", LOGOUT_ARGS, headers, phaseTokens[0])
                         : reqCall(c, "GET", "/app/orders", APP_ARGS, headers, phaseTokens[0]);

@@ -14,6 +14,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 
 /** Decodes APISIX's requests and encodes our replies with the official A6 flatbuffer classes. */
@@ -42,10 +44,11 @@ final class A6Codec {
             int n = checkedLength(req.confLength(), payload);
             List<ConfCache.Entry> entries = new ArrayList<>(n);
             TextEntry te = new TextEntry();
+            ByteBuffer window = root(payload);
             for (int i = 0; i < n; i++) {
                 req.conf(te, i);
-                String name = text(te.nameAsByteBuffer());
-                String value = text(te.valueAsByteBuffer());
+                String name = text(name(te, window));
+                String value = text(value(te, window));
                 entries.add(new ConfCache.Entry(name == null ? "" : name, value == null ? "" : value));
             }
             return new PrepareConfRequest(key, List.copyOf(entries));
@@ -105,16 +108,46 @@ final class A6Codec {
         void load(TextEntry into, int index);
     }
 
+    /**
+     * The entries as an unmodifiable list. Every name and value is read through one window onto the
+     * payload ({@link #name}, {@link #value}) and copied once, into its String: {@code nameAsByteBuffer}
+     * would allocate a buffer per field and {@code name()} decodes strictly (and slower).
+     */
     private static List<HttpHeader> entries(int length, byte[] payload, EntryAt at) {
         int n = checkedLength(length, payload);
-        List<HttpHeader> list = new ArrayList<>(n);
+        if (n == 0) {
+            return List.of();
+        }
+        HttpHeader[] list = new HttpHeader[n];
         TextEntry te = new TextEntry();
+        ByteBuffer window = root(payload);
         for (int i = 0; i < n; i++) {
             at.load(te, i);
-            String name = text(te.nameAsByteBuffer());
-            list.add(new HttpHeader(name == null ? "" : name, text(te.valueAsByteBuffer())));
+            String name = text(name(te, window));
+            list[i] = new HttpHeader(name == null ? "" : name, text(value(te, window)));
         }
-        return List.copyOf(list);
+        return Collections.unmodifiableList(Arrays.asList(list));
+    }
+
+    /**
+     * The name's bytes as {@code window} positioned on them. Where the window refuses (a negative
+     * length in a malformed frame), the allocating accessor decides, so malformed frames are
+     * answered exactly as before.
+     */
+    private static ByteBuffer name(TextEntry te, ByteBuffer window) {
+        try {
+            return te.nameInByteBuffer(window);
+        } catch (IllegalArgumentException e) {
+            return te.nameAsByteBuffer();
+        }
+    }
+
+    private static ByteBuffer value(TextEntry te, ByteBuffer window) {
+        try {
+            return te.valueInByteBuffer(window);
+        } catch (IllegalArgumentException e) {
+            return te.valueAsByteBuffer();
+        }
     }
 
     private static ByteBuffer root(byte[] payload) {
@@ -144,9 +177,8 @@ final class A6Codec {
         if (bytes == null) {
             return null;
         }
-        byte[] copy = new byte[bytes.remaining()];
-        bytes.get(copy);
-        return new String(copy, StandardCharsets.UTF_8);
+        return new String(bytes.array(), bytes.arrayOffset() + bytes.position(), bytes.remaining(),
+                StandardCharsets.UTF_8);
     }
 
     private static MalformedRpcException malformed(String what, RuntimeException e) {
@@ -155,29 +187,53 @@ final class A6Codec {
 
     // ---- encoding ----
 
+    /** A builder larger than this after a reply (a large Stop body) is not kept for the next. */
+    static final int KEPT_BUILDER_CAPACITY = 64 * 1024;
+    private static final ThreadLocal<FlatBufferBuilder> BUILDERS =
+            ThreadLocal.withInitial(() -> new FlatBufferBuilder(1024));
+
+    /**
+     * The calling thread's builder, cleared: a connection thread encodes one reply at a time and
+     * keeps its builder's buffer from one reply to the next instead of growing a new one each
+     * time. The bytes do not depend on the buffer's size (a flatbuffer is laid out from its end).
+     */
+    private static FlatBufferBuilder builder() {
+        FlatBufferBuilder b = BUILDERS.get();
+        b.clear();
+        return b;
+    }
+
+    private static byte[] bytes(FlatBufferBuilder b) {
+        byte[] out = b.sizedByteArray();
+        if (b.dataBuffer().capacity() > KEPT_BUILDER_CAPACITY) {
+            BUILDERS.remove();
+        }
+        return out;
+    }
+
     static byte[] error(int code) {
-        FlatBufferBuilder b = new FlatBufferBuilder(16);
+        FlatBufferBuilder b = builder();
         b.finish(Resp.createResp(b, code));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     static byte[] prepareConfResp(long token) {
-        FlatBufferBuilder b = new FlatBufferBuilder(16);
+        FlatBufferBuilder b = builder();
         b.finish(io.github.api7.A6.PrepareConf.Resp.createResp(b, token));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     /** A reply with no action: APISIX lets the request through unchanged. */
     static byte[] reqCallNone(long id) {
-        FlatBufferBuilder b = new FlatBufferBuilder(32);
+        FlatBufferBuilder b = builder();
         io.github.api7.A6.HTTPReqCall.Resp.startResp(b);
         io.github.api7.A6.HTTPReqCall.Resp.addId(b, id);
         b.finish(io.github.api7.A6.HTTPReqCall.Resp.endResp(b));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     static byte[] reqCallStop(long id, int status, List<HttpHeader> headers, byte[] body) {
-        FlatBufferBuilder b = new FlatBufferBuilder(256 + body.length);
+        FlatBufferBuilder b = builder();
         int headersVec = Stop.createHeadersVector(b, textEntries(b, headers));
         int bodyVec = body.length > 0 ? Stop.createBodyVector(b, body) : 0;
         Stop.startStop(b);
@@ -188,12 +244,12 @@ final class A6Codec {
         }
         int stop = Stop.endStop(b);
         b.finish(io.github.api7.A6.HTTPReqCall.Resp.createResp(b, id, Action.Stop, stop));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     /** Path and args stay unset so APISIX keeps them; a header without value is removed. */
     static byte[] reqCallRewrite(long id, List<HttpHeader> headers, List<HttpHeader> respHeaders) {
-        FlatBufferBuilder b = new FlatBufferBuilder(256);
+        FlatBufferBuilder b = builder();
         int headersVec = headers.isEmpty() ? 0 : Rewrite.createHeadersVector(b, textEntries(b, headers));
         int respVec = respHeaders.isEmpty() ? 0 : Rewrite.createRespHeadersVector(b, textEntries(b, respHeaders));
         Rewrite.startRewrite(b);
@@ -205,12 +261,12 @@ final class A6Codec {
         }
         int rewrite = Rewrite.endRewrite(b);
         b.finish(io.github.api7.A6.HTTPReqCall.Resp.createResp(b, id, Action.Rewrite, rewrite));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     /** An empty {@code body} is left out: APISIX treats a zero-length body as none. */
     static byte[] respCallResp(long id, int status, List<HttpHeader> headers, byte[] body) {
-        FlatBufferBuilder b = new FlatBufferBuilder(256 + body.length);
+        FlatBufferBuilder b = builder();
         int headersVec = io.github.api7.A6.HTTPRespCall.Resp.createHeadersVector(b, textEntries(b, headers));
         int bodyVec = body.length > 0 ? io.github.api7.A6.HTTPRespCall.Resp.createBodyVector(b, body) : 0;
         io.github.api7.A6.HTTPRespCall.Resp.startResp(b);
@@ -221,14 +277,14 @@ final class A6Codec {
             io.github.api7.A6.HTTPRespCall.Resp.addBody(b, bodyVec);
         }
         b.finish(io.github.api7.A6.HTTPRespCall.Resp.endResp(b));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     static byte[] extraInfoVar(String name) {
-        FlatBufferBuilder b = new FlatBufferBuilder(64);
+        FlatBufferBuilder b = builder();
         int var = Var.createVar(b, b.createString(name));
         b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, Info.Var, var));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     static byte[] extraInfoReqBody() {
@@ -241,11 +297,11 @@ final class A6Codec {
 
     /** {@code ReqBody} and {@code RespBody} are tables without fields: the type says it all. */
     private static byte[] extraInfoWithoutFields(byte infoType) {
-        FlatBufferBuilder b = new FlatBufferBuilder(32);
+        FlatBufferBuilder b = builder();
         b.startTable(0);
         int info = b.endTable();
         b.finish(io.github.api7.A6.ExtraInfo.Req.createReq(b, infoType, info));
-        return b.sizedByteArray();
+        return bytes(b);
     }
 
     private static int[] textEntries(FlatBufferBuilder b, List<HttpHeader> headers) {

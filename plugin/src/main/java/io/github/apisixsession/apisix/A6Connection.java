@@ -25,6 +25,7 @@ final class A6Connection implements Runnable, GatewayLink {
 
     private final SocketChannel channel;
     private final A6FrameReader reader;
+    private final A6FrameWriter writer;
     private final ConnectionHost host;
     private final long acceptedAt;
     private UnixDomainPrincipal peer;
@@ -42,6 +43,7 @@ final class A6Connection implements Runnable, GatewayLink {
     A6Connection(SocketChannel channel, ConnectionHost host, long acceptedAt) {
         this.channel = channel;
         this.reader = new A6FrameReader(channel);
+        this.writer = new A6FrameWriter(channel);
         this.host = host;
         this.acceptedAt = acceptedAt;
     }
@@ -90,7 +92,7 @@ final class A6Connection implements Runnable, GatewayLink {
             try {
                 if (frame.type() == Handover.FRAME) {
                     if (!host.handover(frame, channel, peer)) {
-                        RpcDispatcher.error(Code.BAD_REQUEST).writeTo(channel);
+                        writer.write(RpcDispatcher.error(Code.BAD_REQUEST));
                         return;
                     }
                     continue;
@@ -105,7 +107,7 @@ final class A6Connection implements Runnable, GatewayLink {
                 } catch (MalformedRpcException e) {
                     LOG.warn("closing connection: {}", e.getMessage());
                     if (!broken) {
-                        RpcDispatcher.error(Code.BAD_REQUEST).writeTo(channel);
+                        writer.write(RpcDispatcher.error(Code.BAD_REQUEST));
                     }
                     return;
                 }
@@ -117,7 +119,7 @@ final class A6Connection implements Runnable, GatewayLink {
                     writeLastReply(reply);
                     return;
                 }
-                reply.writeTo(channel);
+                writer.write(reply);
             } finally {
                 if (!endRpc()) {
                     return;
@@ -146,7 +148,7 @@ final class A6Connection implements Runnable, GatewayLink {
             throw new GatewayException("gateway connection already failed", null);
         }
         try {
-            A6Frame.write(channel, A6Frame.RPC_EXTRA_INFO, request);
+            writer.write(new A6Frame(A6Frame.RPC_EXTRA_INFO, request));
             A6Frame reply;
             awaitingExtraInfoSince = System.nanoTime();
             try {

@@ -12,13 +12,13 @@ final class A6RequestView implements RequestView {
 
     private final A6Codec.ReqCallRequest call;
     private final GatewayLink link;
-    private final CallVariables variables;
+    /** Made on the first variable asked for: most calls ask none. */
+    private CallVariables variables;
     private byte[] body;
 
     A6RequestView(A6Codec.ReqCallRequest call, GatewayLink link) {
         this.call = call;
         this.link = link;
-        this.variables = new CallVariables(link);
     }
 
     @Override
@@ -60,6 +60,9 @@ final class A6RequestView implements RequestView {
 
     @Override
     public String variable(String name) throws GatewayException {
+        if (variables == null) {
+            variables = new CallVariables(link);
+        }
         return variables.get(name);
     }
 

@@ -95,8 +95,9 @@ final class RpcDispatcher {
             return error(Code.CONF_TOKEN_NOT_FOUND);
         }
         A6RequestView view = new A6RequestView(req, link);
-        List<HttpHeader> requestHeaders = new ArrayList<>();
-        List<HttpHeader> responseHeaders = new ArrayList<>();
+        // a chain of one plugin (the usual route) answers with its own lists: nothing to merge
+        List<HttpHeader> requestHeaders = List.of();
+        List<HttpHeader> responseHeaders = List.of();
         for (PluginChain.Link<?> step : chain.links()) {
             RequestDecision decision;
             try {
@@ -109,8 +110,8 @@ final class RpcDispatcher {
                         req.id(), respond.status(), respond.headers(), respond.body()));
             }
             if (decision instanceof RequestDecision.Proceed proceed) {
-                requestHeaders.addAll(proceed.requestHeaders());
-                responseHeaders.addAll(proceed.responseHeaders());
+                requestHeaders = concat(requestHeaders, proceed.requestHeaders());
+                responseHeaders = concat(responseHeaders, proceed.responseHeaders());
             }
         }
         if (requestHeaders.isEmpty() && responseHeaders.isEmpty()) {
@@ -118,6 +119,19 @@ final class RpcDispatcher {
         }
         return new A6Frame(A6Frame.RPC_HTTP_REQ_CALL,
                 A6Codec.reqCallRewrite(req.id(), requestHeaders, responseHeaders));
+    }
+
+    private static List<HttpHeader> concat(List<HttpHeader> first, List<HttpHeader> then) {
+        if (first.isEmpty()) {
+            return then;
+        }
+        if (then.isEmpty()) {
+            return first;
+        }
+        List<HttpHeader> both = new ArrayList<>(first.size() + then.size());
+        both.addAll(first);
+        both.addAll(then);
+        return both;
     }
 
     private A6Frame respCall(A6Codec.RespCallRequest req, GatewayLink link) {

@@ -137,6 +137,12 @@ public record SessionEntry(String audience, String subject, String consumer, Str
      * shapes inside {@code data} are tolerated (a Kong cookie has UUIDs there).
      */
     static List<SessionEntry> decode(byte[] plaintext) throws InvalidEntries {
+        List<SessionEntry> streamed = SessionEntryStream.read(JSON.getFactory(), plaintext);
+        return streamed != null ? streamed : decodeTree(plaintext);
+    }
+
+    /** {@link #decode} through a JSON tree: every shape, including Kong's. */
+    static List<SessionEntry> decodeTree(byte[] plaintext) throws InvalidEntries {
         JsonNode root;
         try {
             root = JSON.readTree(plaintext);
