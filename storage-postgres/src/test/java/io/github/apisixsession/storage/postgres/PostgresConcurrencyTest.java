@@ -120,19 +120,13 @@ class PostgresConcurrencyTest {
         }
     }
 
-    /**
-     * In a database of its own: the cleanup deletes every expired row of the table, and the other
-     * tests' renewals leave old rows that expire 10 s later, on a slow machine while this runs.
-     */
     @Test
     void renewalsRacingTheCleanupOfBothRunners() throws Exception {
-        String own = io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase.get().createDatabase("race");
         String p = "race-" + UUID.randomUUID() + ":";
+        PgTest.update(database, "INSERT INTO public.apisix_sessions (key, data, expires_at) "
+                + "SELECT ? || g, '\\x00', now() - interval '1 second' FROM generate_series(1, 3000) g", p + "dead");
         ExecutorService pool = Executors.newFixedThreadPool(4);
-        try (PostgresSessionStorage a = PgTest.open(PgTest.settings(own));
-             PostgresSessionStorage b = PgTest.open(PgTest.settings(own))) {
-            PgTest.update(own, "INSERT INTO public.apisix_sessions (key, data, expires_at) "
-                    + "SELECT ? || g, '\\x00', now() - interval '1 second' FROM generate_series(1, 3000) g", p + "dead");
+        try {
             List<Future<Long>> cleanups = List.of(pool.submit(a::cleanUpExpired), pool.submit(b::cleanUpExpired));
             Future<?> writer = pool.submit(() -> {
                 for (int i = 0; i < 200; i++) {
@@ -147,7 +141,7 @@ class PostgresConcurrencyTest {
             writer.get(60, TimeUnit.SECONDS);
             deleted += a.cleanUpExpired();
             assertEquals(3000, deleted, "each expired row deleted exactly once across both runners");
-            assertEquals(200, PgTest.count(own, "SELECT count(*) FROM public.apisix_sessions WHERE key LIKE ?", p + "%"));
+            assertEquals(200, PgTest.count(database, "SELECT count(*) FROM public.apisix_sessions WHERE key LIKE ?", p + "%"));
         } finally {
             pool.shutdownNow();
         }
