@@ -116,6 +116,10 @@ final class RedisStateFeed implements AutoCloseable {
     /** Subscribes on {@code node} and delivers what it hears until the connection ends. */
     private void listen(HostAndPort node) {
         Subscription sub = new Subscription(node);
+        synchronized (lock) {
+            // a failed connect must not be reported with the previous subscription's reason
+            subscription = null;
+        }
         Connection c = new Connection(RedisClients.socketFactory(settings, node, config), config);
         synchronized (lock) {
             if (closed) {
