@@ -385,6 +385,7 @@ public abstract class SessionStorageContract {
         String aud = id("aud");
         String sub = id("sub");
         SessionMetadata meta = SessionMetadata.of(aud, sub);
+        long expiringSetAt = System.nanoTime();
         storage().set(key("expiring"), bytes("1"), shortTtl(), null, meta);
         storage().set(key("kept"), bytes("2"), LONG_TTL, null, meta);
         storage().set(key("old"), bytes("3"), LONG_TTL, null, meta);
@@ -392,7 +393,11 @@ public abstract class SessionStorageContract {
         storage().set(key("new"), bytes("4"), LONG_TTL, new Renewal(key("old"), shortTtl()), meta);
 
         Map<String, Instant> before = storage().sessionsOf(aud, sub);
-        assertTrue(before.keySet().containsAll(Set.of(key("expiring"), key("kept"), key("new"))), before::toString);
+        assertTrue(before.keySet().containsAll(Set.of(key("kept"), key("new"))), before::toString);
+        if (System.nanoTime() - expiringSetAt < shortTtl().toNanos()) {
+            // still alive: it must be listed (on a slow machine it may already have expired)
+            assertTrue(before.containsKey(key("expiring")), before::toString);
+        }
         Instant oldExpiry = before.get(key("old"));
         if (oldExpiry != null) {
             // listing the stale entry is allowed, but not with its former expiry

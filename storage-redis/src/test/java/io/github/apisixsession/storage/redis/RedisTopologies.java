@@ -40,7 +40,7 @@ final class RedisTopologies {
         }
 
         private static void awaitReplication(RedisProcess master) throws IOException {
-            long deadline = System.nanoTime() + 15_000_000_000L;
+            long deadline = System.nanoTime() + 120_000_000_000L;
             while (System.nanoTime() < deadline) {
                 String info = master.cli("INFO", "replication");
                 if (info.contains("slave0:") && info.contains("state=online")) {
@@ -83,7 +83,7 @@ final class RedisTopologies {
         }
 
         private void awaitOk() throws IOException {
-            long deadline = System.nanoTime() + 20_000_000_000L;
+            long deadline = System.nanoTime() + 120_000_000_000L;
             for (RedisProcess n : nodes) {
                 while (!n.cli("CLUSTER", "INFO").contains("cluster_state:ok")) {
                     if (System.nanoTime() > deadline) {
