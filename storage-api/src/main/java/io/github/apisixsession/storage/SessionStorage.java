@@ -64,6 +64,14 @@ public interface SessionStorage extends AutoCloseable {
     }
 
     /**
+     * The state this storage's backend can share between runners (revocations, log-out-everywhere
+     * markers, failure counters: issue 13), or empty when it cannot (cookie, memory).
+     */
+    default Optional<SharedSessionState> sharedState() {
+        return Optional.empty();
+    }
+
+    /**
      * Whether the sessions live in this object, so that closing it loses them (the memory storage).
      * The host closes a storage that no route has used for a while, to bound the pools and threads
      * of configs that routes stopped using, but never one that keeps its sessions in process.

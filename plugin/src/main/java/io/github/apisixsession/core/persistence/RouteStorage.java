@@ -3,6 +3,7 @@ package io.github.apisixsession.core.persistence;
 import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
+import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
 
 import java.time.Clock;
@@ -94,6 +95,13 @@ final class RouteStorage implements SessionStorage {
         } catch (StorageException e) {
             throw failed(e);
         }
+    }
+
+    /** Known once the storage is ready; empty before. */
+    @Override
+    public Optional<SharedSessionState> sharedState() {
+        SessionStorage s = entry.readyNow();
+        return s != null ? s.sharedState() : Optional.empty();
     }
 
     @Override

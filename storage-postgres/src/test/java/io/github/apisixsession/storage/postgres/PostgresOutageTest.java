@@ -93,7 +93,7 @@ class PostgresOutageTest {
         assertFalse(storage.healthy());
 
         proxy.restore();
-        assertArrayEquals(new byte[] {1, 2}, storage.get(p + "before").orElseThrow(), "written before the fault");
+        assertArrayEquals(new byte[] {1, 2}, readOnceBack(p + "before"), "written before the fault");
         assertTrue(storage.healthy(), "the recovery is noticed (and logged)");
         storage.set(p + "after", new byte[] {4}, Duration.ofHours(1));
         assertArrayEquals(new byte[] {4}, storage.get(p + "after").orElseThrow());
@@ -109,17 +109,27 @@ class PostgresOutageTest {
                 TIMED_OUT);
 
         proxy.restore();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        byte[] got = null;
-        while (got == null && System.nanoTime() < deadline) {
+        assertArrayEquals(new byte[] {5}, readOnceBack(p + "before"));
+        assertTrue(storage.healthy());
+    }
+
+    /**
+     * Reads {@code key} until the database answers again: a pooled connection torn by the fault
+     * is evicted on first use, and the pool's next connection attempt may still be backing off
+     * (docs/postgres.md: the first request succeeds up to about 5 s after the server is back).
+     */
+    private byte[] readOnceBack(String key) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
             try {
-                got = storage.get(p + "before").orElseThrow();
+                return storage.get(key).orElseThrow();
             } catch (StorageException e) {
-                Thread.sleep(100); // a pooled connection torn by the blackhole is evicted on first use
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
             }
         }
-        assertArrayEquals(new byte[] {5}, got);
-        assertTrue(storage.healthy());
     }
 
     @Test
