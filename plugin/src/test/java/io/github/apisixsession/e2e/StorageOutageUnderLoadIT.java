@@ -99,6 +99,9 @@ class StorageOutageUnderLoadIT {
             System.out.printf("%s Redis, %d requests by %d threads in %d s: %d answered 503, %d failed fast by "
                     + "the open circuit, %d WARN lines in the runner's log%n", what, requests, THREADS, seconds,
                     unavailable, failedFast, warnings.size());
+            if (warnings.size() <= 50) {
+                warnings.forEach(System.out::println);
+            }
             repair.apply(redis);
             assertEquals(requests, unavailable, "every request answered with the storage error");
             assertTrue(runner.isAlive(), "the runner stays up");
