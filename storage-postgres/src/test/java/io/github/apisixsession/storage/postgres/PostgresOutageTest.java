@@ -183,7 +183,8 @@ class PostgresOutageTest {
         PostgresTestDatabase db = PostgresTestDatabase.get();
         PostgresSettings s = new PostgresSettings(db.jdbcUrl().replace(db.host() + ":" + db.port(),
                 proxy.host() + ":" + proxy.port()), db.user(), db.password(), "public", "apisix_", 4, CONNECT, QUERY,
-                false, Duration.ZERO, 1000, new CircuitBreaker.Settings(3, Duration.ofMillis(300)));
+                false, Duration.ZERO, 1000, new CircuitBreaker.Settings(3, Duration.ofMillis(300)),
+                PostgresSettings.ClientCache.OFF, null);
         try (PostgresSessionStorage guarded = PgTest.open(s)) {
             guarded.set(p + "before", new byte[] {7}, Duration.ofHours(1));
             proxy.cut();

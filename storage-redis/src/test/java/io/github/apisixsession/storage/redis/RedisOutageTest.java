@@ -99,7 +99,8 @@ class RedisOutageTest {
     @Test
     void concurrentCallsDuringAPauseAreBoundedByThePoolWait() throws Exception {
         redis = RedisProcess.launch();
-        storage = storage(redis.port(), "pool_size", 2);
+        // the breaker off: every call must reach the pool (its own tests are below)
+        storage = storage(redis.port(), "pool_size", 2, "circuit_breaker_failures", 0);
         storage.set("session:a", bytes("v"), Duration.ofHours(1));
         redis.pause();
         ExecutorService pool = Executors.newFixedThreadPool(8);
