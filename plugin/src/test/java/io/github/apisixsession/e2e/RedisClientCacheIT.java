@@ -219,7 +219,8 @@ class RedisClientCacheIT {
         }
         Path conf = dir.resolve("route.json");
         Files.writeString(conf, E2e.conf(appConf()));
-        Process cli = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        Process cli = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                clock.jvmArg(), "-jar",
                 System.getProperty("runnerJar"), "sessions", "revoke", "--subject", "fiona", "--config", conf.toString())
                 .redirectErrorStream(true).start();
         String out = new String(cli.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
