@@ -108,8 +108,10 @@ final class SessionsCommand {
             err.println("sessions: cannot read " + configFile + ": " + e.getMessage());
             return RunnerMain.EXIT_USAGE;
         }
-        SessionStorages storages = SessionStorages.discover(new StorageContext(Clock.systemUTC(), env::get));
-        try (SessionEngine engine = new SessionEngine(Clock.systemUTC(), storages, SessionMetrics.NONE)) {
+        // the runners' clock: a marker set by this command must compare with their session times
+        Clock clock = RunnerClock.get();
+        SessionStorages storages = SessionStorages.discover(new StorageContext(clock, env::get));
+        try (SessionEngine engine = new SessionEngine(clock, storages, SessionMetrics.NONE)) {
             SessionConfig config = new SessionConfigParser(env::get, storages.names(), "unused").parse(json);
             if ("revoke".equals(action) && config.sharedState().mode() != SessionConfig.SharedState.Mode.OFF) {
                 SessionRoute route = engine.prepare(config);

@@ -179,6 +179,8 @@ class SharedStateEngineTest {
     void aServerSideStorageOfferingSharedStateIsUsedByDefaultAndFalseOptsOut() throws Exception {
         SessionRoute byDefault = route(runner1, "\"storage\":\"shared\"");
         assertTrue(byDefault.revocations().current().shared());
+        assertTrue(byDefault.revocations().failOpen(), "a route that configured nothing answers as before");
+        assertFalse(route(runner1, "\"storage\":\"shared\",\"shared_state\":true").revocations().failOpen());
         SessionRoute off = route(runner1, "\"storage\":\"shared\",\"shared_state\":false");
         assertFalse(off.revocations().current().shared());
         SessionRoute memory = route(runner1, "\"storage\":\"memory\"");

@@ -153,7 +153,9 @@ final class RunnerFleet implements AutoCloseable {
         Path dir = Files.createTempDirectory("fleet-revoke-");
         Path conf = dir.resolve("route.json");
         Files.writeString(conf, confJson);
-        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar",
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                // the runners' clock: a marker set by the system clock would refuse their new logins
+                clock.jvmArg(), "-jar",
                 System.getProperty("runnerJar"), "sessions", "revoke", "--subject", "fiona", "--config", conf.toString())
                 .redirectErrorStream(true);
         pb.environment().putAll(env);

@@ -181,6 +181,12 @@ public record SessionConfig(
      */
     public record SharedState(Mode mode, String storage, StorageConfig storageConfig, boolean failOpen) {
         public static final SharedState OFF = new SharedState(Mode.OFF, null, null, false);
+        /**
+         * No {@code shared_state} on a server-side route: its storage's shared state, if any, fail-open
+         * for the copy (the storage still refuses deleted sessions), so that a route that configured
+         * nothing answers as before while the feed reconnects.
+         */
+        public static final SharedState IMPLICIT = new SharedState(Mode.ROUTE_STORAGE, null, null, true);
         public static final SharedState ROUTE_STORAGE = new SharedState(Mode.ROUTE_STORAGE, null, null, false);
 
         public enum Mode { ROUTE_STORAGE, STORE, OFF }

@@ -12,7 +12,8 @@ import static io.github.apisixsession.core.config.ConfigFields.printable;
 /**
  * {@code shared_state}: where a route's revocations, "log out everywhere" markers and
  * {@code failure_limit} counters are shared by every runner. Absent: the route's own server-side
- * storage, if it offers shared state; {@code false}: this runner only; an object names a store
+ * storage, if it offers shared state, failing open (see {@link SharedState#IMPLICIT});
+ * {@code true}: the same, failing closed; {@code false}: this runner only; an object names a store
  * ({@code {"storage": "redis", "redis": {…}}}, the storage's own options) and/or
  * {@code on_failure} ({@code closed}, the default, or {@code open}).
  */
@@ -27,7 +28,7 @@ final class SharedStateOptions {
         Object raw = c.raw(FIELD);
         boolean cookie = SessionConfig.COOKIE_STORAGE.equals(routeStorage);
         if (raw == null) {
-            return cookie ? SharedState.OFF : SharedState.ROUTE_STORAGE;
+            return cookie ? SharedState.OFF : SharedState.IMPLICIT;
         }
         if (raw instanceof Boolean b) {
             if (!b) {

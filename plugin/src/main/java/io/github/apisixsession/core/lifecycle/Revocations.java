@@ -1,5 +1,6 @@
 package io.github.apisixsession.core.lifecycle;
 
+import io.github.apisixsession.core.SessionEngine;
 import io.github.apisixsession.core.SessionRoute;
 import io.github.apisixsession.core.codec.SessionHeader;
 import io.github.apisixsession.core.config.SessionConfig;
@@ -34,10 +35,17 @@ final class Revocations {
         return !route.persistence().serverSide() || state.shared();
     }
 
-    /** Fails when the route's copy cannot be trusted and it fails closed. */
+    /**
+     * Fails when the route's copy cannot be trusted and it fails closed. A copy never loaded yet (a
+     * runner starting) is waited for, as long as a starting storage is at PrepareConf.
+     */
     void requireTrusted(SessionRoute route) throws StorageException {
         RevocationState state = of(route);
-        if (!state.trusted() && !route.revocations().failOpen()) {
+        if (state.trusted() || route.revocations().failOpen()) {
+            return;
+        }
+        state.awaitLoaded(SessionEngine.STORAGE_START_WAIT);
+        if (!state.trusted()) {
             throw new StorageException("shared session state unavailable (feed lost or writes queued)");
         }
     }

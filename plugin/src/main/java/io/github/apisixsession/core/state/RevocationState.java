@@ -2,6 +2,8 @@ package io.github.apisixsession.core.state;
 
 import io.github.apisixsession.storage.StorageException;
 
+import java.time.Duration;
+
 /**
  * What a route checks and writes to refuse logged-out sessions and count failures: this runner's
  * own lists ({@link ProcessRevocations}), or a local copy of a store every runner shares
@@ -17,6 +19,10 @@ public interface RevocationState {
      * lost only moments ago) and no write is waiting to reach the store.
      */
     boolean trusted();
+
+    /** Waits at most {@code wait} for a copy that was never loaded (a runner starting); at once otherwise. */
+    default void awaitLoaded(Duration wait) {
+    }
 
     /** Whether {@code id} (a session id or a family key) is refused. */
     boolean isRevoked(String id);

@@ -73,6 +73,21 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
                 && (connected || clock.millis() - disconnectedAtMillis < DISCONNECT_GRACE.toMillis());
     }
 
+    @Override
+    public void awaitLoaded(Duration wait) {
+        long deadline = System.nanoTime() + wait.toNanos();
+        tick();
+        while (!loaded && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            tick();
+        }
+    }
+
     /** Whether the copy was loaded from the store at least once. */
     public boolean loaded() {
         return loaded;

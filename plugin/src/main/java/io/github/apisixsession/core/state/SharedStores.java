@@ -74,17 +74,7 @@ public final class SharedStores implements AutoCloseable {
      * @return whether it is
      */
     public boolean awaitLoaded(SharedStateLink link, Duration wait) {
-        long deadline = System.nanoTime() + wait.toNanos();
-        link.tick();
-        while (!link.loaded() && System.nanoTime() < deadline) {
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return link.loaded();
-            }
-            link.tick();
-        }
+        link.awaitLoaded(wait);
         return link.loaded();
     }
 
