@@ -40,7 +40,26 @@ final class HmacKdf {
 
     /** HKDF-Expand (RFC 5869) with HMAC-SHA256. */
     static byte[] hkdfExpand(SecretKeySpec prk, byte[] info, int length) {
-        Mac mac = mac(prk);
+        return hkdfExpand(mac(prk), info, length);
+    }
+
+    /** A new HmacSHA256 initialised with {@code key}, for a caller that keeps it. */
+    static Mac newMac(SecretKeySpec key) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(key);
+            return mac;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 is not available", e);
+        }
+    }
+
+    /**
+     * HKDF-Expand with {@code prkMac}, an HmacSHA256 already initialised with the PRK. It ends
+     * with {@code doFinal}, which leaves the Mac initialised with the same key for the next call.
+     */
+    static byte[] hkdfExpand(Mac prkMac, byte[] info, int length) {
+        Mac mac = prkMac;
         byte[] out = new byte[length];
         byte[] t = new byte[0];
         int pos = 0;
