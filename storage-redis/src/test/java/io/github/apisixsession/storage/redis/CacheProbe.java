@@ -31,6 +31,21 @@ final class CacheProbe {
         }
     }
 
+    /**
+     * Waits until the storage's cache has been dropped since it counted {@code resets}. Reads may
+     * bypass the cache before that (the tracked master changed, or the generation ended), so a
+     * fresh value read is no proof that the drop has been counted yet.
+     */
+    static void awaitReset(RedisSessionStorage storage, long resets, String what) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MILLIS);
+        while (storage.clientCacheStatistics().resets() <= resets) {
+            if (System.nanoTime() > deadline) {
+                fail(what + ": " + storage.clientCacheStatistics());
+            }
+            RedisProcess.sleep(5);
+        }
+    }
+
     @FunctionalInterface
     interface Read {
         Optional<byte[]> get() throws StorageException;

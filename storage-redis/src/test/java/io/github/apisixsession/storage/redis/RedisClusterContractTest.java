@@ -149,11 +149,7 @@ class RedisClusterContractTest extends SessionStorageContract {
         try (Jedis node = new Jedis("127.0.0.1", cluster.nodes.get(2).port())) {
             assertEquals(1, CacheProbe.killTrackingConnections(node));
         }
-        long deadline = System.nanoTime() + CacheProbe.DEADLINE_MILLIS * 1_000_000L;
-        while (storage.clientCacheStatistics().resets() == resets && System.nanoTime() < deadline) {
-            RedisProcess.sleep(5);
-        }
-        assertTrue(storage.clientCacheStatistics().resets() > resets, "the whole cache is dropped");
+        CacheProbe.awaitReset(storage, resets, "the whole cache is dropped");
         CacheProbe.awaitTracking(storage);
         for (String k : keys) {
             CacheProbe.cache(storage, k);
