@@ -1,6 +1,7 @@
 package io.github.apisixsession.storage.postgres;
 
 import io.github.apisixsession.storage.SharedSessionState;
+import io.github.apisixsession.storage.SharedStateFeeds;
 import io.github.apisixsession.storage.StorageException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -13,8 +14,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@link SharedSessionState} in PostgreSQL (issue 13): the tables of {@code migrations/V3__shared_state.sql}
@@ -39,8 +38,7 @@ final class PostgresSharedState implements SharedSessionState, AutoCloseable {
     private final String revocationsSql;
     private final String markersSql;
     private final List<String> cleanupSql;
-    private final Set<PostgresStateFeed> feeds = ConcurrentHashMap.newKeySet();
-    private volatile boolean closed;
+    private final SharedStateFeeds feeds = new SharedStateFeeds("postgres storage");
 
     /** How the storage runs a call: its failure reporting and health logging. */
     @FunctionalInterface
@@ -207,21 +205,12 @@ final class PostgresSharedState implements SharedSessionState, AutoCloseable {
     @Override
     public AutoCloseable watch(Listener listener) {
         Objects.requireNonNull(listener, "listener");
-        if (closed) {
-            throw new IllegalStateException("postgres storage is closed");
-        }
-        PostgresStateFeed feed = new PostgresStateFeed(settings, channel, listener, feeds::remove);
-        feeds.add(feed);
-        feed.start();
-        return feed;
+        return feeds.open(() -> new PostgresStateFeed(settings, channel, listener));
     }
 
     @Override
     public void close() {
-        closed = true;
-        for (PostgresStateFeed f : List.copyOf(feeds)) {
-            f.close();
-        }
+        feeds.close();
     }
 
     private static OffsetDateTime time(Instant i) {

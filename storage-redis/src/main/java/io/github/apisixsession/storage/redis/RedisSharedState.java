@@ -3,6 +3,7 @@ package io.github.apisixsession.storage.redis;
 import static io.github.apisixsession.storage.redis.RedisSessionStorage.utf8;
 
 import io.github.apisixsession.storage.SharedSessionState;
+import io.github.apisixsession.storage.SharedStateFeeds;
 import io.github.apisixsession.storage.StorageException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -12,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import redis.clients.jedis.UnifiedJedis;
 import redis.clients.jedis.resps.Tuple;
@@ -99,8 +98,7 @@ final class RedisSharedState implements SharedSessionState, AutoCloseable {
     private final byte[] markersKey;
     private final byte[] markerExpiryKey;
     private final String channel;
-    private final Set<RedisStateFeed> feeds = ConcurrentHashMap.newKeySet();
-    private volatile boolean closed;
+    private final SharedStateFeeds feeds = new SharedStateFeeds("redis storage");
 
     RedisSharedState(RedisSessionStorage storage, Supplier<UnifiedJedis> client, Clock clock) {
         this.storage = Objects.requireNonNull(storage, "storage");
@@ -206,21 +204,12 @@ final class RedisSharedState implements SharedSessionState, AutoCloseable {
     @Override
     public AutoCloseable watch(Listener listener) {
         Objects.requireNonNull(listener, "listener");
-        if (closed) {
-            throw new IllegalStateException("redis storage is closed");
-        }
-        RedisStateFeed feed = new RedisStateFeed(storage.settings(), client, channel, listener, feeds::remove);
-        feeds.add(feed);
-        feed.start();
-        return feed;
+        return feeds.open(() -> new RedisStateFeed(storage.settings(), client, channel, listener));
     }
 
     /** Stops every feed; the commands fail from now on with the storage's "closed" error. */
     @Override
     public void close() {
-        closed = true;
-        for (RedisStateFeed f : List.copyOf(feeds)) {
-            f.close();
-        }
+        feeds.close();
     }
 }

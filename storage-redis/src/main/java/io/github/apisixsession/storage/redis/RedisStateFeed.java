@@ -1,14 +1,10 @@
 package io.github.apisixsession.storage.redis;
 
 import io.github.apisixsession.storage.SharedSessionState.Listener;
-import io.github.apisixsession.storage.SharedSessionState.Marker;
-import io.github.apisixsession.storage.SharedSessionState.Revocation;
+import io.github.apisixsession.storage.SharedStateFeed;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,78 +25,67 @@ import redis.clients.jedis.exceptions.JedisException;
  * {@link Listener#resynchronize resynchronize} once each subscription is confirmed, and
  * {@link Listener#disconnected disconnected} once per loss: the server closed the connection, a
  * PING sent every heartbeat went unanswered for {@code read_timeout}, or the Sentinel master
- * changed (what was published meanwhile may be missed). Reconnection backs off from 100 ms to 5 s.
+ * changed (what was published meanwhile may be missed). Reconnection and its logging are
+ * {@link SharedStateFeed}'s.
  */
-final class RedisStateFeed implements AutoCloseable {
+final class RedisStateFeed extends SharedStateFeed {
 
     private static final Logger LOG = LoggerFactory.getLogger(RedisStateFeed.class);
-    private static final AtomicInteger FEEDS = new AtomicInteger();
-    private static final long FIRST_BACKOFF_MILLIS = 100;
-    private static final long MAX_BACKOFF_MILLIS = 5000;
 
     private final RedisSettings settings;
     private final TrackedNodes nodes;
     private final byte[] channel;
-    private final Listener listener;
-    private final Consumer<RedisStateFeed> onClose;
     private final JedisClientConfig config;
     private final long heartbeatMillis;
     private final long answerNanos;
-    private final Thread reader;
     private final Object lock = new Object();
-    private volatile boolean closed;
     // guarded by lock
     private Connection connection;
-    private Subscription subscription;
-    /** Whether the listener was told of a loss since the last resynchronize (told once per loss). */
-    private boolean lossReported;
-    private int attempt;
+    /** The subscription being made or listened to; null while none (its failure names the loss). */
+    private volatile Subscription subscription;
+    /** The node of the latest attempt, for the logs. */
+    private volatile HostAndPort node;
 
-    RedisStateFeed(RedisSettings settings, Supplier<UnifiedJedis> client, String channel, Listener listener,
-            Consumer<RedisStateFeed> onClose) {
-        this.settings = Objects.requireNonNull(settings, "settings");
+    RedisStateFeed(RedisSettings settings, Supplier<UnifiedJedis> client, String channel, Listener listener) {
+        super("redis storage (" + settings.describe() + ")", "redis", new Log(LOG::warn, LOG::info, LOG::debug),
+                listener);
+        this.settings = settings;
         this.nodes = TrackedNodes.of(settings, client);
         this.channel = channel.getBytes(StandardCharsets.UTF_8);
-        this.listener = Objects.requireNonNull(listener, "listener");
-        this.onClose = onClose;
         this.config = RedisClients.stateFeedConfig(settings);
         this.heartbeatMillis = settings.clientCache().enabled() ? settings.clientCache().heartbeatMillis()
                 : RedisSettings.DEFAULT_CLIENT_CACHE_HEARTBEAT;
         this.answerNanos = TimeUnit.MILLISECONDS.toNanos(settings.readTimeoutMillis());
-        this.reader = new Thread(this::run, "redis-shared-state-" + FEEDS.incrementAndGet());
-        this.reader.setDaemon(true);
     }
 
-    void start() {
-        reader.start();
-    }
-
-    /** Unsubscribes (closes the connection); the listener hears nothing more. */
+    /** Subscribes on the next node and delivers what it hears until the connection ends. */
     @Override
-    public void close() {
-        closed = true;
-        reader.interrupt();
-        closeConnection();
-        if (onClose != null) {
-            onClose.accept(this);
+    protected void listen() {
+        // a failed connect must not be reported with the previous subscription's reason
+        subscription = null;
+        node = null;
+        HostAndPort at = pickNode();
+        node = at;
+        Subscription sub = new Subscription(at);
+        Connection c = new Connection(RedisClients.socketFactory(settings, at, config), config);
+        synchronized (lock) {
+            if (closed()) {
+                c.close();
+                return;
+            }
+            connection = c;
+            subscription = sub;
         }
-    }
-
-    private void run() {
-        while (!closed) {
-            HostAndPort node = null;
-            try {
-                node = pickNode();
-                listen(node);
-            } catch (JedisException | IllegalStateException e) {
-                if (!closed) {
-                    lost(node, e);
-                }
-            }
-            closeConnection();
-            if (!closed) {
-                pause();
-            }
+        Thread heart = new Thread(() -> heartbeat(sub, at), threadName() + "-heartbeat");
+        heart.setDaemon(true);
+        heart.start();
+        try {
+            sub.proceed(c, channel);
+        } finally {
+            heart.interrupt();
+        }
+        if (!closed()) {
+            throw new JedisConnectionException("the subscription ended");
         }
     }
 
@@ -110,36 +95,7 @@ final class RedisStateFeed implements AutoCloseable {
         if (candidates.isEmpty()) {
             throw new JedisConnectionException("no node known yet");
         }
-        return candidates.get(Math.floorMod(attempt, candidates.size()));
-    }
-
-    /** Subscribes on {@code node} and delivers what it hears until the connection ends. */
-    private void listen(HostAndPort node) {
-        Subscription sub = new Subscription(node);
-        synchronized (lock) {
-            // a failed connect must not be reported with the previous subscription's reason
-            subscription = null;
-        }
-        Connection c = new Connection(RedisClients.socketFactory(settings, node, config), config);
-        synchronized (lock) {
-            if (closed) {
-                c.close();
-                return;
-            }
-            connection = c;
-            subscription = sub;
-        }
-        Thread heart = new Thread(() -> heartbeat(sub, node), reader.getName() + "-heartbeat");
-        heart.setDaemon(true);
-        heart.start();
-        try {
-            sub.proceed(c, channel);
-        } finally {
-            heart.interrupt();
-        }
-        if (!closed) {
-            throw new JedisConnectionException("the subscription ended");
-        }
+        return candidates.get(Math.floorMod(failures(), candidates.size()));
     }
 
     /**
@@ -147,9 +103,9 @@ final class RedisStateFeed implements AutoCloseable {
      * the previous PING has had no answer for {@code read_timeout}, or when the Sentinel client
      * now writes to another master.
      */
-    private void heartbeat(Subscription sub, HostAndPort node) {
+    private void heartbeat(Subscription sub, HostAndPort at) {
         try {
-            while (!closed) {
+            while (!closed()) {
                 Thread.sleep(heartbeatMillis);
                 if (!sub.isSubscribed()) {
                     continue;
@@ -157,12 +113,12 @@ final class RedisStateFeed implements AutoCloseable {
                 long sent = sub.pingSentNanos;
                 if (sent != 0 && System.nanoTime() - sent > answerNanos) {
                     sub.failure = "no answer to PING within read_timeout";
-                    closeConnection();
+                    dropConnection();
                     return;
                 }
-                if (!nodes.current(List.of(node))) {
+                if (!nodes.current(List.of(at))) {
                     sub.failure = "the Sentinel master changed";
-                    closeConnection();
+                    dropConnection();
                     return;
                 }
                 if (sent == 0) {
@@ -177,42 +133,22 @@ final class RedisStateFeed implements AutoCloseable {
         }
     }
 
-    private void lost(HostAndPort node, Exception e) {
-        attempt++;
-        String cause = subscriptionFailure(e);
-        boolean report;
-        synchronized (lock) {
-            report = !lossReported;
-            lossReported = true;
-        }
-        if (report) {
-            LOG.warn("redis storage ({}): shared-state feed lost ({}): {}; reconnecting", settings.describe(),
-                    node == null ? "no node" : node, cause);
-            listener.disconnected(new JedisConnectionException(cause, e));
-        } else {
-            LOG.debug("redis storage ({}): shared-state feed still down: {}", settings.describe(), cause);
-        }
-    }
-
-    private String subscriptionFailure(Exception e) {
-        Subscription sub;
-        synchronized (lock) {
-            sub = subscription;
-        }
+    /** The heartbeat's reason when it closed the connection, else the failure; with the node. */
+    @Override
+    protected String describe(Exception e) {
+        Subscription sub = subscription;
         String why = sub == null ? null : sub.failure;
-        return why != null ? why : RedisSessionStorage.describe(e);
+        HostAndPort at = node;
+        return (at == null ? "no node" : "on " + at) + ": " + (why != null ? why : RedisSessionStorage.describe(e));
     }
 
-    private void pause() {
-        long wait = Math.min(MAX_BACKOFF_MILLIS, FIRST_BACKOFF_MILLIS << Math.min(6, Math.max(0, attempt - 1)));
-        try {
-            Thread.sleep(wait);
-        } catch (InterruptedException e) {
-            // closing
-        }
+    @Override
+    protected Throwable lossCause(Exception e, String described) {
+        return new JedisConnectionException(described, e);
     }
 
-    private void closeConnection() {
+    @Override
+    protected void dropConnection() {
         Connection c;
         synchronized (lock) {
             c = connection;
@@ -220,34 +156,6 @@ final class RedisStateFeed implements AutoCloseable {
         }
         if (c != null) {
             c.close();
-        }
-    }
-
-    private void subscribed(HostAndPort node) {
-        boolean recovered;
-        synchronized (lock) {
-            recovered = lossReported;
-            lossReported = false;
-            attempt = 0;
-        }
-        if (recovered) {
-            LOG.info("redis storage ({}): shared-state feed back on {}", settings.describe(), node);
-        }
-        listener.resynchronize();
-    }
-
-    private void message(byte[] body) {
-        String text = new String(body, StandardCharsets.UTF_8);
-        Object change = StateMessage.parse(text);
-        if (change instanceof Revocation r) {
-            listener.revoked(r);
-        } else if (change instanceof Marker m) {
-            listener.marked(m);
-        } else {
-            // a foreign publisher on our channel: the copy may be off, so reload it
-            LOG.warn("redis storage ({}): unreadable shared-state message ({} bytes); resynchronizing",
-                    settings.describe(), body.length);
-            listener.resynchronize();
         }
     }
 
@@ -270,7 +178,8 @@ final class RedisStateFeed implements AutoCloseable {
 
         @Override
         public void onMessage(byte[] channel, byte[] message) {
-            message(message);
+            deliver(StateMessage.parse(new String(message, StandardCharsets.UTF_8)),
+                    "message (" + message.length + " bytes)");
         }
 
         @Override
