@@ -195,6 +195,9 @@ class PostgresOutageTest {
             CircuitOpenException open = assertThrows(CircuitOpenException.class, () -> guarded.get(p + "before"));
             assertTrue(open.getMessage().startsWith("circuit open: "), open.getMessage());
             assertThrows(CircuitOpenException.class, () -> guarded.delete(p + "before"));
+            // the shared state (issue 13) is behind the same breaker
+            assertThrows(CircuitOpenException.class,
+                    () -> guarded.sharedState().orElseThrow().increment(p + "failures", Duration.ofMinutes(1)));
 
             proxy.restore();
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -208,6 +211,25 @@ class PostgresOutageTest {
             }
             assertArrayEquals(new byte[] {7}, got, "written before the fault, not deleted while open");
             assertTrue(guarded.healthy());
+        }
+    }
+
+    @Test
+    void sharedStateFailuresOpenTheStoragesCircuitToo() throws Exception {
+        PostgresTestDatabase db = PostgresTestDatabase.get();
+        PostgresSettings s = new PostgresSettings(db.jdbcUrl().replace(db.host() + ":" + db.port(),
+                proxy.host() + ":" + proxy.port()), db.user(), db.password(), "public", "apisix_", 4, CONNECT, QUERY,
+                false, Duration.ZERO, 1000, new CircuitBreaker.Settings(3, Duration.ofSeconds(30)),
+                PostgresSettings.ClientCache.OFF, null);
+        try (PostgresSessionStorage guarded = PgTest.open(s)) {
+            var state = guarded.sharedState().orElseThrow();
+            state.increment(p + "failures", Duration.ofMinutes(1));
+            proxy.cut();
+            for (int i = 0; i < 3; i++) {
+                fails(() -> state.revoke(p + "id", java.time.Instant.now().plusSeconds(60)), DOWN);
+            }
+            assertThrows(CircuitOpenException.class, () -> state.increment(p + "failures", Duration.ofMinutes(1)));
+            assertThrows(CircuitOpenException.class, () -> guarded.get(p + "before"), "one breaker per storage");
         }
     }
 

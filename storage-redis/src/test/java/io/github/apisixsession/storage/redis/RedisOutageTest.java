@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.apisixsession.storage.CircuitOpenException;
+import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
 import io.github.apisixsession.testing.Causes;
 import io.github.apisixsession.testing.RedisBinaries;
@@ -14,6 +15,7 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -201,6 +203,9 @@ class RedisOutageTest {
         CircuitOpenException open = assertThrows(CircuitOpenException.class, () -> storage.get("session:before"));
         assertTrue(open.getMessage().startsWith("circuit open: JedisConnectionException"), open.getMessage());
         assertThrows(CircuitOpenException.class, () -> storage.delete("session:before"));
+        // the shared state (issue 13) is behind the same breaker
+        assertThrows(CircuitOpenException.class,
+                () -> storage.sharedState().orElseThrow().increment("failures", Duration.ofMinutes(1)));
 
         redis.start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -216,6 +221,20 @@ class RedisOutageTest {
             }
         }
         assertArrayEquals(bytes("kept"), got, "not deleted while open, nothing lost");
+    }
+
+    @Test
+    void sharedStateFailuresOpenTheStoragesCircuitToo() throws Exception {
+        redis = RedisProcess.launch();
+        storage = storage(redis.port(), "circuit_breaker_failures", 3, "circuit_breaker_open_for", 30_000);
+        SharedSessionState state = storage.sharedState().orElseThrow();
+        state.increment("failures", Duration.ofMinutes(1));
+        redis.stop();
+        for (int i = 0; i < 3; i++) {
+            failsAtOnce(() -> state.revoke("id", Instant.now().plusSeconds(60)));
+        }
+        assertThrows(CircuitOpenException.class, () -> state.increment("failures", Duration.ofMinutes(1)));
+        assertThrows(CircuitOpenException.class, () -> storage.get("session:a"), "one breaker per storage");
     }
 
     @Test
