@@ -1,6 +1,7 @@
 package io.github.apisixsession.storage.postgres;
 
 import io.github.apisixsession.storage.StorageException;
+import io.github.apisixsession.storage.cache.ClientCacheBean;
 import io.github.apisixsession.storage.cache.CoherentCache;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,6 +17,8 @@ import java.util.function.LongSupplier;
  * with the value as time left by the database's clock and counted from before the read was sent;
  * a read that races with a notification, a local write or a reset is not kept. Rows that do not
  * exist are not cached, so an INSERT needs no notification.
+ *
+ * <p>The counters are published over JMX as {@code io.github.apisixsession:type=PostgresClientCache,id=<n>}.
  */
 final class PostgresClientCache implements NotificationFeed.Listener, AutoCloseable {
 
@@ -26,12 +29,18 @@ final class PostgresClientCache implements NotificationFeed.Listener, AutoClosea
 
     private final NotificationFeed feed;
     private final CoherentCache cache;
+    private final ClientCacheBean bean;
 
-    /** @param feed not started yet: the first read starts it; closed with this cache */
-    PostgresClientCache(PostgresSettings.ClientCache settings, NotificationFeed feed, LongSupplier ticker) {
+    /**
+     * @param storage where the storage connects, for JMX (no credentials)
+     * @param feed    not started yet: the first read starts it; closed with this cache
+     */
+    PostgresClientCache(String storage, PostgresSettings.ClientCache settings, NotificationFeed feed,
+            LongSupplier ticker) {
         this.feed = Objects.requireNonNull(feed, "feed");
         this.cache = new CoherentCache(settings.maxEntries(), settings.maxBytes(), feed::ticket, ticker);
         feed.addListener(this);
+        this.bean = ClientCacheBean.publish("PostgresClientCache", storage, feed::live, cache::counters);
     }
 
     /**
@@ -74,5 +83,6 @@ final class PostgresClientCache implements NotificationFeed.Listener, AutoClosea
     public void close() {
         feed.close();
         cache.reset();
+        bean.close();
     }
 }

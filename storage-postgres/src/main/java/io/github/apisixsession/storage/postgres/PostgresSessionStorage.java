@@ -112,7 +112,7 @@ public final class PostgresSessionStorage implements SessionStorage {
         this.guard = new OutageGuard("postgres storage " + settings.describe(), settings.circuitBreaker(),
                 Clock.systemUTC(), OutageLog.Sink.of(LOG::warn, LOG::info));
         this.db = DSL.using(pool, SQLDialect.POSTGRES, jooqSettings);
-        this.cache = settings.clientCache().enabled() ? new PostgresClientCache(settings.clientCache(),
+        this.cache = settings.clientCache().enabled() ? new PostgresClientCache(settings.describe(), settings.clientCache(),
                 new NotificationFeed(settings, unpooled, System::nanoTime), System::nanoTime) : null;
         this.cleanup = new ExpiredRowsCleanup(settings, unpooled, jooqSettings);
     }

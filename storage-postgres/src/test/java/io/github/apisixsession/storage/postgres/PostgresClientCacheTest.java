@@ -10,12 +10,17 @@ import io.github.apisixsession.storage.cache.CoherentCache;
 import io.github.apisixsession.storage.postgres.testing.PostgresTestDatabase;
 import io.github.apisixsession.storage.postgres.testing.SharedPostgres;
 import io.github.apisixsession.testing.RequiresService;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -232,7 +237,7 @@ class PostgresClientCacheTest {
     void aReadThatRacesWithAChangeIsNotKept() throws Exception {
         NotificationFeed feed = new NotificationFeed(settings, PostgresConnections.driverDataSource(settings),
                 System::nanoTime);
-        try (PostgresClientCache cache = new PostgresClientCache(FAST, feed, System::nanoTime)) {
+        try (PostgresClientCache cache = new PostgresClientCache("direct", FAST, feed, System::nanoTime)) {
             AtomicInteger reads = new AtomicInteger();
             CoherentCache.Query<byte[]> plain = () -> bytes("plain");
             cache.get("k", plain, () -> null);
@@ -276,5 +281,37 @@ class PostgresClientCacheTest {
         String longSchema = "s".repeat(63);
         String channel = settings.withSchema(longSchema, "p".repeat(30)).notifyChannel();
         assertTrue(channel.startsWith("apisix_session_") && channel.length() == 15 + 32, channel);
+    }
+
+    @Test
+    void theCountersArePublishedOverJmxUntilTheStorageCloses() throws Exception {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName pattern = new ObjectName("io.github.apisixsession:type=PostgresClientCache,*");
+        Set<ObjectName> before = server.queryNames(pattern, null);
+        PostgresSessionStorage third = PgTest.open(settings);
+        try {
+            Set<ObjectName> added = new HashSet<>(server.queryNames(pattern, null));
+            added.removeAll(before);
+            assertEquals(1, added.size(), "one bean per storage: " + added);
+            ObjectName bean = added.iterator().next();
+            assertEquals(settings.describe(), server.getAttribute(bean, "Storage"));
+            third.set(p + "jmx", bytes("v"), Duration.ofHours(1));
+            await("a read of the key answered from the cache", () -> {
+                try {
+                    long hits = third.clientCacheStatistics().hits();
+                    third.get(p + "jmx");
+                    return third.clientCacheStatistics().hits() > hits;
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            assertEquals(third.clientCacheStatistics().hits(), server.getAttribute(bean, "Hits"));
+            assertEquals(true, server.getAttribute(bean, "Tracking"));
+            assertEquals(1L, server.getAttribute(bean, "Entries"));
+            third.close();
+            assertFalse(server.isRegistered(bean), "withdrawn when the storage closes");
+        } finally {
+            third.close();
+        }
     }
 }

@@ -79,6 +79,10 @@ final class ClientSideCache implements InvalidationFeed.Listener {
         cache.reset();
     }
 
+    CoherentCache.Counters counters() {
+        return cache.counters();
+    }
+
     ClientCacheStatistics statistics(boolean tracking) {
         CoherentCache.Counters c = cache.counters();
         return new ClientCacheStatistics(tracking, c.hits(), c.misses(), c.bypassed(), c.invalidations(), c.resets(),
