@@ -105,8 +105,7 @@ public final class RedisSessionStorage implements SessionStorage {
     private final RedisSettings settings;
     private final Clock clock;
     private final Supplier<UnifiedJedis> factory;
-    private final String keyPrefix;
-    private final String keySuffix;
+    private final RedisKeys keys;
     private final ReentrantLock connecting = new ReentrantLock();
     private volatile UnifiedJedis client;
     private volatile boolean closed;
@@ -132,8 +131,7 @@ public final class RedisSessionStorage implements SessionStorage {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.factory = Objects.requireNonNull(factory, "factory");
-        this.keyPrefix = settings.prefix() == null ? "" : settings.prefix() + ":";
-        this.keySuffix = settings.suffix() == null ? "" : ":" + settings.suffix();
+        this.keys = new RedisKeys(settings);
         this.expireLt = expireLt;
         // real time: the breaker's cool-down and the log's interval are not session time
         this.guard = new OutageGuard("redis storage (" + settings.describe() + ")", settings.circuitBreaker(),
@@ -157,17 +155,12 @@ public final class RedisSessionStorage implements SessionStorage {
 
     /** The Redis key of a session: {@code [prefix:]<key>[:suffix]}. */
     public String redisKey(String key) {
-        return keyPrefix + key + keySuffix;
+        return keys.session(key);
     }
 
     /** The Redis key of a subject's sorted set: {@code [prefix:]@meta:<audience>:<subject>[:suffix]}. */
     public String metadataKey(String audience, String subject) {
-        // '@' cannot start a cookie name (RFC 6265 token), so this never meets a session key
-        return keyPrefix + "@meta:" + escape(audience) + ":" + escape(subject) + keySuffix;
-    }
-
-    private static String escape(String s) {
-        return s.indexOf('%') < 0 && s.indexOf(':') < 0 ? s : s.replace("%", "%25").replace(":", "%3A");
+        return keys.metadata(audience, subject);
     }
 
     // ---------------------------------------------------------------- SessionStorage
@@ -754,7 +747,8 @@ public final class RedisSessionStorage implements SessionStorage {
         return ms == 0 && !d.isZero() ? 1 : ms;
     }
 
+    /** Kept for {@link RedisSharedState}'s static import. */
     static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
+        return RedisKeys.utf8(s);
     }
 }
