@@ -28,14 +28,11 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.AbstractPipeline;
 import redis.clients.jedis.JedisCluster;
 import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.args.ExpiryOption;
 import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
-import redis.clients.jedis.params.SetParams;
 import redis.clients.jedis.resps.Tuple;
 
 /**
@@ -181,7 +178,7 @@ public final class RedisSessionStorage implements SessionStorage {
 
             @Override
             public ClientSideCache.Read valueAndTtl() throws StorageException {
-                return execute("read", jedis -> batch(jedis, c -> {
+                return execute("read", jedis -> BatchCommands.run(jedis, c -> {
                     Supplier<byte[]> value = c.get(k);
                     Supplier<Long> pttl = c.pttl(k);
                     return () -> new ClientSideCache.Read(value.get(), pttl.get());
@@ -246,7 +243,7 @@ public final class RedisSessionStorage implements SessionStorage {
         boolean renews = renewal != null;
         byte[] oldK = renews ? utf8(redisKey(renewal.oldKey())) : null;
         long staleMillis = renews ? millis(renewal.staleTtl()) : 0;
-        boolean scriptNeeded = execute("write", jedis -> batch(jedis, c -> {
+        boolean scriptNeeded = execute("write", jedis -> BatchCommands.run(jedis, c -> {
             c.check(c.set(k, v, ttlMillis));
             Supplier<Long> lt = null;
             if (renews) {
@@ -310,7 +307,7 @@ public final class RedisSessionStorage implements SessionStorage {
             return;
         }
         byte[] member = utf8(key);
-        execute("delete", jedis -> batch(jedis, c -> {
+        execute("delete", jedis -> BatchCommands.run(jedis, c -> {
             c.check(c.unlink(k));
             double now = clock.millis();
             for (String mk : metaKeys) {
@@ -343,7 +340,7 @@ public final class RedisSessionStorage implements SessionStorage {
                 return Map.of();
             }
             List<Supplier<Long>> ttls = new ArrayList<>(members.size());
-            batch(jedis, c -> {
+            BatchCommands.run(jedis, c -> {
                 for (Tuple t : members) {
                     ttls.add(c.pttl(utf8(redisKey(new String(t.getBinaryElement(), StandardCharsets.UTF_8)))));
                 }
@@ -539,190 +536,6 @@ public final class RedisSessionStorage implements SessionStorage {
             b.append(')');
         }
         return b.toString();
-    }
-
-    // ---------------------------------------------------------------- batches
-
-    /**
-     * Runs {@code body} in one pipeline (one round trip) on a standalone or Sentinel master; on a
-     * Cluster the commands run one by one, as their keys live in different slots (Jedis's
-     * cluster pipeline starts threads for every sync).
-     */
-    private <T> T batch(UnifiedJedis jedis, BatchBody<T> body) {
-        if (jedis instanceof JedisCluster) {
-            Commands c = new Direct(jedis);
-            return body.run(c).get();
-        }
-        try (AbstractPipeline p = jedis.pipelined()) {
-            Commands c = new Piped(p);
-            Supplier<T> after = body.run(c);
-            p.sync();
-            c.verify();
-            return after.get();
-        }
-    }
-
-    @FunctionalInterface
-    private interface BatchBody<T> {
-        /** Queues the commands; the supplier runs once they have been answered. */
-        Supplier<T> run(Commands c);
-    }
-
-    /** The commands a batch uses; replies are read after the batch ran. */
-    private abstract static class Commands {
-        private final List<Supplier<?>> checked = new ArrayList<>();
-
-        abstract Supplier<byte[]> get(byte[] key);
-
-        abstract Supplier<String> set(byte[] key, byte[] value, long pxMillis);
-
-        abstract Supplier<Long> pexpireLt(byte[] key, long millis);
-
-        abstract Supplier<Object> eval(byte[] script, byte[] key, String... args);
-
-        abstract Supplier<Long> unlink(byte[] key);
-
-        abstract Supplier<Long> zrem(byte[] key, byte[] member);
-
-        abstract Supplier<Long> zremrangeByScore(byte[] key, double max);
-
-        abstract Supplier<Long> pttl(byte[] key);
-
-        /** A reply whose error must fail the batch. */
-        void check(Supplier<?> reply) {
-            checked.add(reply);
-        }
-
-        void verify() {
-            for (Supplier<?> s : checked) {
-                s.get();
-            }
-        }
-
-        static byte[][] args(byte[] key, String... args) {
-            byte[][] out = new byte[args.length + 1][];
-            out[0] = key;
-            for (int i = 0; i < args.length; i++) {
-                out[i + 1] = utf8(args[i]);
-            }
-            return out;
-        }
-    }
-
-    private static final class Piped extends Commands {
-        private final AbstractPipeline p;
-
-        Piped(AbstractPipeline p) {
-            this.p = p;
-        }
-
-        @Override
-        Supplier<byte[]> get(byte[] key) {
-            return p.get(key)::get;
-        }
-
-        @Override
-        Supplier<String> set(byte[] key, byte[] value, long pxMillis) {
-            return p.set(key, value, SetParams.setParams().px(pxMillis))::get;
-        }
-
-        @Override
-        Supplier<Long> pexpireLt(byte[] key, long millis) {
-            return p.pexpire(key, millis, ExpiryOption.LT)::get;
-        }
-
-        @Override
-        Supplier<Object> eval(byte[] script, byte[] key, String... args) {
-            return p.eval(script, 1, args(key, args))::get;
-        }
-
-        @Override
-        Supplier<Long> unlink(byte[] key) {
-            return p.unlink(key)::get;
-        }
-
-        @Override
-        Supplier<Long> zrem(byte[] key, byte[] member) {
-            return p.zrem(key, member)::get;
-        }
-
-        @Override
-        Supplier<Long> zremrangeByScore(byte[] key, double max) {
-            return p.zremrangeByScore(key, Double.NEGATIVE_INFINITY, max)::get;
-        }
-
-        @Override
-        Supplier<Long> pttl(byte[] key) {
-            return p.pttl(key)::get;
-        }
-    }
-
-    /** Runs each command at once; a server error is kept and thrown when the reply is read, like a pipeline's. */
-    private static final class Direct extends Commands {
-        private final UnifiedJedis j;
-
-        Direct(UnifiedJedis j) {
-            this.j = j;
-        }
-
-        private static <T> Supplier<T> now(Supplier<T> command) {
-            T value;
-            try {
-                value = command.get();
-            } catch (JedisDataException e) {
-                return () -> {
-                    throw e;
-                };
-            }
-            return () -> value;
-        }
-
-        @Override
-        Supplier<byte[]> get(byte[] key) {
-            return now(() -> j.get(key));
-        }
-
-        @Override
-        Supplier<String> set(byte[] key, byte[] value, long pxMillis) {
-            Supplier<String> r = now(() -> j.set(key, value, SetParams.setParams().px(pxMillis)));
-            r.get();
-            return r;
-        }
-
-        @Override
-        Supplier<Long> pexpireLt(byte[] key, long millis) {
-            return now(() -> j.pexpire(key, millis, ExpiryOption.LT));
-        }
-
-        @Override
-        Supplier<Object> eval(byte[] script, byte[] key, String... args) {
-            return now(() -> j.eval(script, 1, args(key, args)));
-        }
-
-        @Override
-        Supplier<Long> unlink(byte[] key) {
-            return now(() -> j.unlink(key));
-        }
-
-        @Override
-        Supplier<Long> zrem(byte[] key, byte[] member) {
-            return now(() -> j.zrem(key, member));
-        }
-
-        @Override
-        Supplier<Long> zremrangeByScore(byte[] key, double max) {
-            return now(() -> j.zremrangeByScore(key, Double.NEGATIVE_INFINITY, max));
-        }
-
-        @Override
-        Supplier<Long> pttl(byte[] key) {
-            return now(() -> j.pttl(key));
-        }
-
-        @Override
-        void check(Supplier<?> reply) {
-            reply.get();
-        }
     }
 
     // ---------------------------------------------------------------- helpers
