@@ -1,15 +1,9 @@
 package io.github.apisixsession.storage.redis;
 
-import io.github.apisixsession.storage.OutageGuard;
-import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,19 +13,13 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import redis.clients.jedis.JedisCluster;
-import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.resps.Tuple;
 
@@ -67,8 +55,6 @@ public final class RedisSessionStorage implements SessionStorage {
 
     /** Redis accepts up to Long.MAX ms; 100 years is plenty and keeps now + ttl from overflowing. */
     private static final long MAX_TTL_MILLIS = Duration.ofDays(365L * 100).toMillis();
-    /** After a failed attempt to build a Sentinel or Cluster client, requests fail fast this long. */
-    private static final long CLIENT_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     /** Shortens KEYS[1] to ARGV[1] ms if it lives longer (PEXPIRE … LT before Redis 7). */
     static final byte[] SHORTEN = utf8("""
@@ -101,17 +87,11 @@ public final class RedisSessionStorage implements SessionStorage {
 
     private final RedisSettings settings;
     private final Clock clock;
-    private final Supplier<UnifiedJedis> factory;
     private final RedisKeys keys;
-    private final ReentrantLock connecting = new ReentrantLock();
-    private volatile UnifiedJedis client;
-    private volatile boolean closed;
-    private long nextClientAttempt;
-    private String lastClientError = "";
+    private final LazyRedisClient client;
+    private final RedisCalls calls;
     /** null: not known yet; whether the server understands PEXPIRE … LT (Redis 7+). */
     private volatile Boolean expireLt;
-    /** The outage log and the circuit breaker of the request-path calls. */
-    private final OutageGuard guard;
     /** {@code client_cache}; null when off. */
     private final RedisClientCache cache;
     /** Made by {@link #sharedState()}; guarded by this. */
@@ -127,21 +107,11 @@ public final class RedisSessionStorage implements SessionStorage {
     RedisSessionStorage(RedisSettings settings, Clock clock, Supplier<UnifiedJedis> factory, Boolean expireLt) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.factory = Objects.requireNonNull(factory, "factory");
         this.keys = new RedisKeys(settings);
         this.expireLt = expireLt;
-        // real time: the breaker's cool-down and the log's interval are not session time
-        this.guard = new OutageGuard("redis storage (" + settings.describe() + ")", settings.circuitBreaker(),
-                Clock.systemUTC(), OutageLog.Sink.of(LOG::warn, LOG::info));
-        this.cache = settings.clientCache().enabled() ? new RedisClientCache(settings, () -> client) : null;
-        try {
-            client = factory.get();
-        } catch (RuntimeException e) {
-            // Sentinel/Cluster ask for the topology at once; the storage works once Redis answers
-            LOG.warn("redis storage ({}) not reachable yet, will retry on use: {}", settings.describe(), describe(e));
-            lastClientError = describe(e);
-            nextClientAttempt = System.nanoTime() + CLIENT_RETRY_NANOS;
-        }
+        this.client = new LazyRedisClient(settings, factory);
+        this.calls = new RedisCalls(settings, client);
+        this.cache = settings.clientCache().enabled() ? new RedisClientCache(settings, client::current) : null;
     }
 
     public RedisSettings settings() {
@@ -369,7 +339,7 @@ public final class RedisSessionStorage implements SessionStorage {
 
     @Override
     public void close() {
-        closed = true;
+        client.closing();
         synchronized (this) {
             if (sharedState != null) {
                 sharedState.close();
@@ -378,164 +348,29 @@ public final class RedisSessionStorage implements SessionStorage {
         if (cache != null) {
             cache.close();
         }
-        connecting.lock();
-        try {
-            UnifiedJedis c = client;
-            client = null;
-            if (c != null) {
-                c.close();
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("closing redis storage ({}) failed: {}", settings.describe(), describe(e));
-        } finally {
-            connecting.unlock();
-        }
+        client.close();
     }
 
-    // ---------------------------------------------------------------- execution
+    // ---------------------------------------------------------------- calls
 
+    /** Kept for {@link RedisSharedState}, whose calls go through this storage's outage handling. */
     @FunctionalInterface
-    interface Call<T> {
-        T apply(UnifiedJedis jedis);
+    interface Call<T> extends RedisCalls.Call<T> {
     }
 
-    /**
-     * Runs {@code call}, turning every failure into a {@link StorageException}. A connection that
-     * fails at once (not a timeout, not a refused connect: a pooled connection Redis closed) is
-     * retried on another one while the read timeout has not passed; every command here is
-     * idempotent.
-     */
+    /** See {@link RedisCalls#execute}. */
     <T> T execute(String operation, Call<T> call) throws StorageException {
-        long start = System.nanoTime();
-        long budget = TimeUnit.MILLISECONDS.toNanos(settings.readTimeoutMillis());
-        guard.acquire();
-        UnifiedJedis jedis = client();
-        // Cluster: Jedis retries itself. Standalone: the pool is cleared after the first dead
-        // connection, so one retry gets a fresh one. Sentinel: the pool is out of reach, so every
-        // idle connection may have to be tried (each fails at once).
-        int attempts = jedis instanceof JedisCluster ? 1 : jedis instanceof JedisPooled ? 2 : settings.dataPoolSize() + 1;
-        for (int attempt = 1; ; attempt++) {
-            try {
-                T result = call.apply(jedis);
-                guard.reached();
-                return result;
-            } catch (JedisConnectionException e) {
-                if (attempt < attempts && staleConnection(e) && System.nanoTime() - start < budget && !closed) {
-                    LOG.debug("redis storage ({}): dropped a dead pooled connection: {}", settings.describe(), describe(e));
-                    if (attempt == 1 && jedis instanceof JedisPooled pooled) {
-                        // the other idle connections died with it (a restart): drop them all at once
-                        pooled.getPool().clear();
-                    }
-                    continue;
-                }
-                throw failure(operation, e);
-            } catch (RuntimeException e) {
-                throw failure(operation, e);
-            }
-        }
+        return calls.execute(operation, call);
     }
 
-    private StorageException failure(String operation, RuntimeException e) {
-        if (closed) {
-            return new StorageException("redis storage is closed");
-        }
-        if (e instanceof JedisDataException) {
-            // a server error reply (WRONGTYPE, OOM, …) is an answer, not an outage: the engine logs it
-            guard.reached();
-        } else {
-            guard.unreachable(describe(e));
-        }
-        return new StorageException("redis " + operation + " failed (" + settings.describe() + "): " + describe(e), e);
-    }
-
-    /**
-     * The client, built now if it could not be before, or null while Redis is unreachable: the
-     * shared-state feed finds its Sentinel master or Cluster nodes through it even when no request
-     * has come to build it.
-     */
+    /** See {@link RedisCalls#clientOrNull}. */
     UnifiedJedis clientOrNull() {
-        try {
-            return client();
-        } catch (StorageException e) {
-            return null;
-        }
+        return calls.clientOrNull();
     }
 
-    /** The client, built now if building it failed before (at most once a second). */
-    private UnifiedJedis client() throws StorageException {
-        UnifiedJedis c = client;
-        if (c != null) {
-            return c;
-        }
-        if (closed) {
-            throw new StorageException("redis storage is closed");
-        }
-        if (!connecting.tryLock()) {
-            throw new StorageException("redis storage (" + settings.describe() + ") is connecting");
-        }
-        try {
-            c = client;
-            if (c != null || closed) {
-                if (c == null) {
-                    throw new StorageException("redis storage is closed");
-                }
-                return c;
-            }
-            if (System.nanoTime() - nextClientAttempt < 0) {
-                throw new StorageException("redis storage (" + settings.describe() + ") unreachable: " + lastClientError);
-            }
-            try {
-                c = factory.get();
-            } catch (RuntimeException e) {
-                lastClientError = describe(e);
-                nextClientAttempt = System.nanoTime() + CLIENT_RETRY_NANOS;
-                throw failure("connect", e);
-            }
-            client = c;
-            LOG.info("redis storage ({}) connected", settings.describe());
-            return c;
-        } finally {
-            connecting.unlock();
-        }
-    }
-
-    /**
-     * A broken pooled connection fails at once; a timeout, a refused connect or a TLS failure means
-     * Redis is away or misconfigured, and retrying would only add waiting.
-     */
-    private static boolean staleConnection(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof SocketTimeoutException || t instanceof ConnectException
-                    || t instanceof NoRouteToHostException || t instanceof UnknownHostException
-                    || t instanceof NoSuchElementException || t instanceof javax.net.ssl.SSLException) {
-                return false;
-            }
-            String m = t.getMessage();
-            if (m != null && (m.contains("Could not get a resource") || m.contains("Failed to connect"))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Class and message of the failure and its root cause; Jedis messages hold no keys or passwords. */
+    /** Kept for the feeds' log lines; see {@link RedisCalls#describe}. */
     static String describe(Throwable e) {
-        StringBuilder b = new StringBuilder(e.getClass().getSimpleName());
-        if (e.getMessage() != null) {
-            b.append(": ").append(e.getMessage());
-        }
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        if (root != e) {
-            b.append(" (").append(root.getClass().getSimpleName());
-            if (root.getMessage() != null) {
-                b.append(": ").append(root.getMessage());
-            }
-            b.append(')');
-        }
-        return b.toString();
+        return RedisCalls.describe(e);
     }
 
     // ---------------------------------------------------------------- helpers
