@@ -187,7 +187,7 @@ final class InvalidationFeed implements AutoCloseable {
         } catch (RuntimeException e) {
             // a failed beat must not cancel the next ones
             LOG.warn("redis storage ({}): client cache heartbeat failed: {}", settings.describe(),
-                    RedisSessionStorage.describe(e));
+                    RedisCalls.describe(e));
         }
     }
 
@@ -243,7 +243,7 @@ final class InvalidationFeed implements AutoCloseable {
             return;
         } catch (RuntimeException e) {
             LOG.debug("redis storage ({}): client cache not tracking yet: {}", settings.describe(),
-                    RedisSessionStorage.describe(e));
+                    RedisCalls.describe(e));
             return;
         }
         if (closed) {
@@ -290,7 +290,7 @@ final class InvalidationFeed implements AutoCloseable {
 
     private void refused(JedisDataException e) {
         nextAttemptNanos = System.nanoTime() + refusedRetryNanos;
-        String m = RedisSessionStorage.describe(e);
+        String m = RedisCalls.describe(e);
         if (!m.equals(lastRefusal)) {
             lastRefusal = m;
             LOG.warn("redis storage ({}): client cache off, the server refused CLIENT TRACKING: {} (it needs Redis 6 "

@@ -155,7 +155,7 @@ final class PushConnection implements AutoCloseable {
             failPending(e);
             if (!closing) {
                 wire.close();
-                handler.ended(this, RedisSessionStorage.describe(e));
+                handler.ended(this, RedisCalls.describe(e));
             }
         }
     }

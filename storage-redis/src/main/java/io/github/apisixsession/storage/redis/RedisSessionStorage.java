@@ -1,121 +1,46 @@
 package io.github.apisixsession.storage.redis;
 
-import io.github.apisixsession.storage.OutageGuard;
-import io.github.apisixsession.storage.OutageLog;
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.StorageException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import redis.clients.jedis.AbstractPipeline;
-import redis.clients.jedis.JedisCluster;
-import redis.clients.jedis.JedisPooled;
 import redis.clients.jedis.UnifiedJedis;
-import redis.clients.jedis.args.ExpiryOption;
-import redis.clients.jedis.exceptions.JedisConnectionException;
-import redis.clients.jedis.exceptions.JedisDataException;
-import redis.clients.jedis.params.SetParams;
-import redis.clients.jedis.resps.Tuple;
 
 /**
- * Sessions in Redis, with lua-resty-session's redis storage semantics.
+ * Sessions in Redis, with lua-resty-session's redis storage semantics. This is the
+ * {@link SessionStorage} face; the Redis layout is described where it is written:
  *
  * <ul>
- *   <li>A session is one string key {@code [prefix:]<key>[:suffix]} (the engine's key is
- *       {@code <cookie name>:<session id>}, so this is lua-resty-session's {@code [prefix:]name:key[:suffix]}),
- *       written with its TTL in one {@code SET … PX}.</li>
- *   <li>Renewal shortens the old key to {@code stale_ttl} only if it would live longer:
- *       {@code PEXPIRE old ms LT} on Redis 7, a one-key script on older servers (detected on
- *       first use). Both go in the same pipeline as the SET.</li>
- *   <li>Subject metadata: a sorted set per (audience, subject),
- *       {@code [prefix:]@meta:<audience>:<subject>[:suffix]} ({@code %} and {@code :} escaped), whose
- *       members are session keys scored by their expiry in epoch milliseconds. Every write trims
- *       expired members and keeps the set alive as long as its longest session, in one atomic
- *       one-key script (so it works on a Cluster too).</li>
+ *   <li>a session is one string key ({@link RedisKeys}), written with its TTL in one
+ *       {@code SET … PX} ({@link SessionWriter});</li>
+ *   <li>renewal shortens the old key to {@code stale_ttl} in the same batch ({@link RenewalShortening});</li>
+ *   <li>subject metadata is a sorted set per (audience, subject) ({@link SubjectIndex}).</li>
  * </ul>
  *
  * <p>{@code client_cache} (on by default): reads of a key read before are answered from the
  * runner's memory while Redis' invalidation messages say it has not changed
  * ({@link RedisClientCache}); this storage's own writes and deletes drop the local copy at once.
  *
- * <p>Outages: every call waits at most about {@code pool_wait + connect_timeout + read_timeout}
- * and then fails with a {@link StorageException}. A pooled connection that turns out dead (Redis
- * restarted) is replaced at once and the idempotent command retried, so recovery needs no request
- * to fail. Sentinel and Cluster clients that could not be built at start are built on first use.
+ * <p>Outages: every call waits a bounded time and then fails with a {@link StorageException}
+ * ({@link RedisCalls}); Sentinel and Cluster clients that could not be built at start are built
+ * on first use ({@link LazyRedisClient}).
  */
 public final class RedisSessionStorage implements SessionStorage {
 
-    private static final Logger LOG = LoggerFactory.getLogger(RedisSessionStorage.class);
-
-    /** Redis accepts up to Long.MAX ms; 100 years is plenty and keeps now + ttl from overflowing. */
-    private static final long MAX_TTL_MILLIS = Duration.ofDays(365L * 100).toMillis();
-    /** After a failed attempt to build a Sentinel or Cluster client, requests fail fast this long. */
-    private static final long CLIENT_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
-
-    /** Shortens KEYS[1] to ARGV[1] ms if it lives longer (PEXPIRE … LT before Redis 7). */
-    static final byte[] SHORTEN = utf8("""
-            local t = redis.call('PTTL', KEYS[1])
-            if t == -1 or t > tonumber(ARGV[1]) then
-              return redis.call('PEXPIRE', KEYS[1], ARGV[1])
-            end
-            return 0""");
-
-    /**
-     * KEYS[1] the subject's sorted set; ARGV now ms, member, expiry ms, replaced member or '', its
-     * stale expiry ms. Trims expired members, adds the session, shortens the replaced one's score,
-     * and lets the set live as long as its longest member.
-     */
-    static final byte[] META_ADD = utf8("""
-            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-            redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-            if ARGV[4] ~= '' and ARGV[4] ~= ARGV[2] then
-              local s = redis.call('ZSCORE', KEYS[1], ARGV[4])
-              if s and tonumber(s) > tonumber(ARGV[5]) then
-                redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
-              end
-            end
-            local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-            local ttl = math.ceil(tonumber(last[2]) - tonumber(ARGV[1]))
-            if ttl > 0 then
-              redis.call('PEXPIRE', KEYS[1], ttl)
-            end
-            return 1""");
-
     private final RedisSettings settings;
     private final Clock clock;
-    private final Supplier<UnifiedJedis> factory;
-    private final String keyPrefix;
-    private final String keySuffix;
-    private final ReentrantLock connecting = new ReentrantLock();
-    private volatile UnifiedJedis client;
-    private volatile boolean closed;
-    private long nextClientAttempt;
-    private String lastClientError = "";
-    /** null: not known yet; whether the server understands PEXPIRE … LT (Redis 7+). */
-    private volatile Boolean expireLt;
-    /** The outage log and the circuit breaker of the request-path calls. */
-    private final OutageGuard guard;
+    private final RedisKeys keys;
+    private final LazyRedisClient client;
+    private final RedisCalls calls;
+    private final SubjectIndex subjects;
+    private final SessionWriter writer;
     /** {@code client_cache}; null when off. */
     private final RedisClientCache cache;
     /** Made by {@link #sharedState()}; guarded by this. */
@@ -131,22 +56,12 @@ public final class RedisSessionStorage implements SessionStorage {
     RedisSessionStorage(RedisSettings settings, Clock clock, Supplier<UnifiedJedis> factory, Boolean expireLt) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.clock = Objects.requireNonNull(clock, "clock");
-        this.factory = Objects.requireNonNull(factory, "factory");
-        this.keyPrefix = settings.prefix() == null ? "" : settings.prefix() + ":";
-        this.keySuffix = settings.suffix() == null ? "" : ":" + settings.suffix();
-        this.expireLt = expireLt;
-        // real time: the breaker's cool-down and the log's interval are not session time
-        this.guard = new OutageGuard("redis storage (" + settings.describe() + ")", settings.circuitBreaker(),
-                Clock.systemUTC(), OutageLog.Sink.of(LOG::warn, LOG::info));
-        this.cache = settings.clientCache().enabled() ? new RedisClientCache(settings, () -> client) : null;
-        try {
-            client = factory.get();
-        } catch (RuntimeException e) {
-            // Sentinel/Cluster ask for the topology at once; the storage works once Redis answers
-            LOG.warn("redis storage ({}) not reachable yet, will retry on use: {}", settings.describe(), describe(e));
-            lastClientError = describe(e);
-            nextClientAttempt = System.nanoTime() + CLIENT_RETRY_NANOS;
-        }
+        this.keys = new RedisKeys(settings);
+        this.client = new LazyRedisClient(settings, factory);
+        this.calls = new RedisCalls(settings, client);
+        this.subjects = new SubjectIndex(keys, calls, clock);
+        this.writer = new SessionWriter(keys, calls, new RenewalShortening(settings, expireLt), subjects);
+        this.cache = settings.clientCache().enabled() ? new RedisClientCache(settings, client::current) : null;
     }
 
     public RedisSettings settings() {
@@ -157,17 +72,12 @@ public final class RedisSessionStorage implements SessionStorage {
 
     /** The Redis key of a session: {@code [prefix:]<key>[:suffix]}. */
     public String redisKey(String key) {
-        return keyPrefix + key + keySuffix;
+        return keys.session(key);
     }
 
     /** The Redis key of a subject's sorted set: {@code [prefix:]@meta:<audience>:<subject>[:suffix]}. */
     public String metadataKey(String audience, String subject) {
-        // '@' cannot start a cookie name (RFC 6265 token), so this never meets a session key
-        return keyPrefix + "@meta:" + escape(audience) + ":" + escape(subject) + keySuffix;
-    }
-
-    private static String escape(String s) {
-        return s.indexOf('%') < 0 && s.indexOf(':') < 0 ? s : s.replace("%", "%25").replace(":", "%3A");
+        return keys.metadata(audience, subject);
     }
 
     // ---------------------------------------------------------------- SessionStorage
@@ -178,23 +88,28 @@ public final class RedisSessionStorage implements SessionStorage {
         String redisKey = redisKey(key);
         byte[] k = utf8(redisKey);
         if (cache == null) {
-            return Optional.ofNullable(execute("read", jedis -> jedis.get(k)));
+            return Optional.ofNullable(calls.execute("read", jedis -> jedis.get(k)));
         }
-        return cache.get(redisKey, new ClientSideCache.Reads() {
+        return cache.get(redisKey, readsOf(k));
+    }
+
+    /** How the client cache reads {@code k} from Redis on a miss. */
+    private ClientSideCache.Reads readsOf(byte[] k) {
+        return new ClientSideCache.Reads() {
             @Override
             public byte[] value() throws StorageException {
-                return execute("read", jedis -> jedis.get(k));
+                return calls.execute("read", jedis -> jedis.get(k));
             }
 
             @Override
             public ClientSideCache.Read valueAndTtl() throws StorageException {
-                return execute("read", jedis -> batch(jedis, c -> {
+                return calls.execute("read", jedis -> BatchCommands.run(jedis, c -> {
                     Supplier<byte[]> value = c.get(k);
                     Supplier<Long> pttl = c.pttl(k);
                     return () -> new ClientSideCache.Read(value.get(), pttl.get());
                 }));
             }
-        });
+        };
     }
 
     /** The client cache's counters; null when {@code client_cache} is off. */
@@ -236,67 +151,12 @@ public final class RedisSessionStorage implements SessionStorage {
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("ttl must be positive");
         }
-        long ttlMillis = millis(ttl);
-        byte[] k = utf8(redisKey(key));
         byte[] v = value.clone();
         boolean renews = renewal != null && !renewal.oldKey().equals(key);
         try {
-            write(k, v, ttlMillis, renews ? renewal : null, key, metadataKeys(metadata));
+            writer.write(key, v, ttl, renews ? renewal : null, metadata);
         } finally {
             forget(redisKey(key), renews ? redisKey(renewal.oldKey()) : null);
-        }
-    }
-
-    /** The SET, the old key's shortening and the metadata, in one batch; {@code renewal} null: none. */
-    private void write(byte[] k, byte[] v, long ttlMillis, Renewal renewal, String key, Set<String> metaKeys)
-            throws StorageException {
-        boolean renews = renewal != null;
-        byte[] oldK = renews ? utf8(redisKey(renewal.oldKey())) : null;
-        long staleMillis = renews ? millis(renewal.staleTtl()) : 0;
-        boolean scriptNeeded = execute("write", jedis -> batch(jedis, c -> {
-            c.check(c.set(k, v, ttlMillis));
-            Supplier<Long> lt = null;
-            if (renews) {
-                if (Boolean.FALSE.equals(expireLt)) {
-                    c.check(c.eval(SHORTEN, oldK, Long.toString(staleMillis)));
-                } else {
-                    lt = c.pexpireLt(oldK, staleMillis);
-                }
-            }
-            if (!metaKeys.isEmpty()) {
-                long now = clock.millis();
-                String expiry = Long.toString(now + ttlMillis);
-                String old = renews ? renewal.oldKey() : "";
-                String staleExpiry = Long.toString(now + staleMillis);
-                for (String mk : metaKeys) {
-                    c.check(c.eval(META_ADD, utf8(mk), Long.toString(now), key, expiry, old, staleExpiry));
-                }
-            }
-            Supplier<Long> pexpire = lt;
-            return () -> pexpire != null && !expireLtWorked(pexpire);
-        }));
-        if (scriptNeeded) {
-            execute("renew", jedis -> jedis.eval(SHORTEN, 1, oldK, utf8(Long.toString(staleMillis))));
-        }
-    }
-
-    /** Reads the PEXPIRE … LT reply; false when the server is older than Redis 7. */
-    private boolean expireLtWorked(Supplier<Long> reply) {
-        try {
-            reply.get();
-            expireLt = Boolean.TRUE;
-            return true;
-        } catch (JedisDataException e) {
-            String m = String.valueOf(e.getMessage());
-            if (!m.startsWith("ERR")) {
-                throw e;
-            }
-            if (!Boolean.FALSE.equals(expireLt)) {
-                LOG.info("redis storage ({}): no PEXPIRE … LT on this server (before Redis 7), shortening "
-                        + "renewed sessions with a script", settings.describe());
-            }
-            expireLt = Boolean.FALSE;
-            return false;
         }
     }
 
@@ -304,29 +164,10 @@ public final class RedisSessionStorage implements SessionStorage {
     public void delete(String key, SessionMetadata metadata) throws StorageException {
         Objects.requireNonNull(key, "key");
         try {
-            unlink(key, metadataKeys(metadata));
+            writer.delete(key, metadata);
         } finally {
             forget(redisKey(key));
         }
-    }
-
-    private void unlink(String key, Set<String> metaKeys) throws StorageException {
-        byte[] k = utf8(redisKey(key));
-        if (metaKeys.isEmpty()) {
-            execute("delete", jedis -> jedis.unlink(k));
-            return;
-        }
-        byte[] member = utf8(key);
-        execute("delete", jedis -> batch(jedis, c -> {
-            c.check(c.unlink(k));
-            double now = clock.millis();
-            for (String mk : metaKeys) {
-                byte[] m = utf8(mk);
-                c.check(c.zrem(m, member));
-                c.check(c.zremrangeByScore(m, now));
-            }
-            return () -> null;
-        }));
     }
 
     @Override
@@ -334,52 +175,15 @@ public final class RedisSessionStorage implements SessionStorage {
         return true;
     }
 
-    /**
-     * The subject's live sessions. Each listed key is checked with PTTL, so the expiry is Redis's
-     * own (a renewed, stale key shows its shortened expiry) and keys deleted without metadata are
-     * left out and removed from the set.
-     */
+    /** See {@link SubjectIndex#sessionsOf}. */
     @Override
     public Map<String, Instant> sessionsOf(String audience, String subject) throws StorageException {
-        byte[] mk = utf8(metadataKey(Objects.requireNonNull(audience, "audience"),
-                Objects.requireNonNull(subject, "subject")));
-        return execute("list", jedis -> {
-            long now = clock.millis();
-            List<Tuple> members = jedis.zrangeByScoreWithScores(mk, now, Double.POSITIVE_INFINITY);
-            if (members.isEmpty()) {
-                return Map.of();
-            }
-            List<Supplier<Long>> ttls = new ArrayList<>(members.size());
-            batch(jedis, c -> {
-                for (Tuple t : members) {
-                    ttls.add(c.pttl(utf8(redisKey(new String(t.getBinaryElement(), StandardCharsets.UTF_8)))));
-                }
-                return () -> null;
-            });
-            Map<String, Instant> out = new HashMap<>();
-            List<byte[]> gone = new ArrayList<>();
-            for (int i = 0; i < members.size(); i++) {
-                Tuple t = members.get(i);
-                long pttl = ttls.get(i).get();
-                String member = new String(t.getBinaryElement(), StandardCharsets.UTF_8);
-                if (pttl >= 0) {
-                    out.put(member, Instant.ofEpochMilli(now + pttl));
-                } else if (pttl == -1) {
-                    out.put(member, Instant.ofEpochMilli((long) t.getScore()));
-                } else {
-                    gone.add(t.getBinaryElement());
-                }
-            }
-            if (!gone.isEmpty()) {
-                jedis.zrem(mk, gone.toArray(new byte[0][]));
-            }
-            return Map.copyOf(out);
-        });
+        return subjects.sessionsOf(audience, subject);
     }
 
     @Override
     public void close() {
-        closed = true;
+        client.closing();
         synchronized (this) {
             if (sharedState != null) {
                 sharedState.close();
@@ -388,373 +192,33 @@ public final class RedisSessionStorage implements SessionStorage {
         if (cache != null) {
             cache.close();
         }
-        connecting.lock();
-        try {
-            UnifiedJedis c = client;
-            client = null;
-            if (c != null) {
-                c.close();
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("closing redis storage ({}) failed: {}", settings.describe(), describe(e));
-        } finally {
-            connecting.unlock();
-        }
+        client.close();
     }
 
-    // ---------------------------------------------------------------- execution
+    // ---------------------------------------------------------------- for the shared state and its feed
 
+    /** Kept for {@link RedisSharedState}, whose calls go through this storage's outage handling. */
     @FunctionalInterface
-    interface Call<T> {
-        T apply(UnifiedJedis jedis);
+    interface Call<T> extends RedisCalls.Call<T> {
     }
 
-    /**
-     * Runs {@code call}, turning every failure into a {@link StorageException}. A connection that
-     * fails at once (not a timeout, not a refused connect: a pooled connection Redis closed) is
-     * retried on another one while the read timeout has not passed; every command here is
-     * idempotent.
-     */
+    /** See {@link RedisCalls#execute}. */
     <T> T execute(String operation, Call<T> call) throws StorageException {
-        long start = System.nanoTime();
-        long budget = TimeUnit.MILLISECONDS.toNanos(settings.readTimeoutMillis());
-        guard.acquire();
-        UnifiedJedis jedis = client();
-        // Cluster: Jedis retries itself. Standalone: the pool is cleared after the first dead
-        // connection, so one retry gets a fresh one. Sentinel: the pool is out of reach, so every
-        // idle connection may have to be tried (each fails at once).
-        int attempts = jedis instanceof JedisCluster ? 1 : jedis instanceof JedisPooled ? 2 : settings.dataPoolSize() + 1;
-        for (int attempt = 1; ; attempt++) {
-            try {
-                T result = call.apply(jedis);
-                guard.reached();
-                return result;
-            } catch (JedisConnectionException e) {
-                if (attempt < attempts && staleConnection(e) && System.nanoTime() - start < budget && !closed) {
-                    LOG.debug("redis storage ({}): dropped a dead pooled connection: {}", settings.describe(), describe(e));
-                    if (attempt == 1 && jedis instanceof JedisPooled pooled) {
-                        // the other idle connections died with it (a restart): drop them all at once
-                        pooled.getPool().clear();
-                    }
-                    continue;
-                }
-                throw failure(operation, e);
-            } catch (RuntimeException e) {
-                throw failure(operation, e);
-            }
-        }
+        return calls.execute(operation, call);
     }
 
-    private StorageException failure(String operation, RuntimeException e) {
-        if (closed) {
-            return new StorageException("redis storage is closed");
-        }
-        if (e instanceof JedisDataException) {
-            // a server error reply (WRONGTYPE, OOM, …) is an answer, not an outage: the engine logs it
-            guard.reached();
-        } else {
-            guard.unreachable(describe(e));
-        }
-        return new StorageException("redis " + operation + " failed (" + settings.describe() + "): " + describe(e), e);
-    }
-
-    /**
-     * The client, built now if it could not be before, or null while Redis is unreachable: the
-     * shared-state feed finds its Sentinel master or Cluster nodes through it even when no request
-     * has come to build it.
-     */
+    /** See {@link RedisCalls#clientOrNull}. */
     UnifiedJedis clientOrNull() {
-        try {
-            return client();
-        } catch (StorageException e) {
-            return null;
-        }
+        return calls.clientOrNull();
     }
 
-    /** The client, built now if building it failed before (at most once a second). */
-    private UnifiedJedis client() throws StorageException {
-        UnifiedJedis c = client;
-        if (c != null) {
-            return c;
-        }
-        if (closed) {
-            throw new StorageException("redis storage is closed");
-        }
-        if (!connecting.tryLock()) {
-            throw new StorageException("redis storage (" + settings.describe() + ") is connecting");
-        }
-        try {
-            c = client;
-            if (c != null || closed) {
-                if (c == null) {
-                    throw new StorageException("redis storage is closed");
-                }
-                return c;
-            }
-            if (System.nanoTime() - nextClientAttempt < 0) {
-                throw new StorageException("redis storage (" + settings.describe() + ") unreachable: " + lastClientError);
-            }
-            try {
-                c = factory.get();
-            } catch (RuntimeException e) {
-                lastClientError = describe(e);
-                nextClientAttempt = System.nanoTime() + CLIENT_RETRY_NANOS;
-                throw failure("connect", e);
-            }
-            client = c;
-            LOG.info("redis storage ({}) connected", settings.describe());
-            return c;
-        } finally {
-            connecting.unlock();
-        }
-    }
-
-    /**
-     * A broken pooled connection fails at once; a timeout, a refused connect or a TLS failure means
-     * Redis is away or misconfigured, and retrying would only add waiting.
-     */
-    private static boolean staleConnection(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof SocketTimeoutException || t instanceof ConnectException
-                    || t instanceof NoRouteToHostException || t instanceof UnknownHostException
-                    || t instanceof NoSuchElementException || t instanceof javax.net.ssl.SSLException) {
-                return false;
-            }
-            String m = t.getMessage();
-            if (m != null && (m.contains("Could not get a resource") || m.contains("Failed to connect"))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** Class and message of the failure and its root cause; Jedis messages hold no keys or passwords. */
+    /** Kept for {@link RedisStateFeed}'s log lines; see {@link RedisCalls#describe}. */
     static String describe(Throwable e) {
-        StringBuilder b = new StringBuilder(e.getClass().getSimpleName());
-        if (e.getMessage() != null) {
-            b.append(": ").append(e.getMessage());
-        }
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        if (root != e) {
-            b.append(" (").append(root.getClass().getSimpleName());
-            if (root.getMessage() != null) {
-                b.append(": ").append(root.getMessage());
-            }
-            b.append(')');
-        }
-        return b.toString();
+        return RedisCalls.describe(e);
     }
 
-    // ---------------------------------------------------------------- batches
-
-    /**
-     * Runs {@code body} in one pipeline (one round trip) on a standalone or Sentinel master; on a
-     * Cluster the commands run one by one, as their keys live in different slots (Jedis's
-     * cluster pipeline starts threads for every sync).
-     */
-    private <T> T batch(UnifiedJedis jedis, BatchBody<T> body) {
-        if (jedis instanceof JedisCluster) {
-            Commands c = new Direct(jedis);
-            return body.run(c).get();
-        }
-        try (AbstractPipeline p = jedis.pipelined()) {
-            Commands c = new Piped(p);
-            Supplier<T> after = body.run(c);
-            p.sync();
-            c.verify();
-            return after.get();
-        }
-    }
-
-    @FunctionalInterface
-    private interface BatchBody<T> {
-        /** Queues the commands; the supplier runs once they have been answered. */
-        Supplier<T> run(Commands c);
-    }
-
-    /** The commands a batch uses; replies are read after the batch ran. */
-    private abstract static class Commands {
-        private final List<Supplier<?>> checked = new ArrayList<>();
-
-        abstract Supplier<byte[]> get(byte[] key);
-
-        abstract Supplier<String> set(byte[] key, byte[] value, long pxMillis);
-
-        abstract Supplier<Long> pexpireLt(byte[] key, long millis);
-
-        abstract Supplier<Object> eval(byte[] script, byte[] key, String... args);
-
-        abstract Supplier<Long> unlink(byte[] key);
-
-        abstract Supplier<Long> zrem(byte[] key, byte[] member);
-
-        abstract Supplier<Long> zremrangeByScore(byte[] key, double max);
-
-        abstract Supplier<Long> pttl(byte[] key);
-
-        /** A reply whose error must fail the batch. */
-        void check(Supplier<?> reply) {
-            checked.add(reply);
-        }
-
-        void verify() {
-            for (Supplier<?> s : checked) {
-                s.get();
-            }
-        }
-
-        static byte[][] args(byte[] key, String... args) {
-            byte[][] out = new byte[args.length + 1][];
-            out[0] = key;
-            for (int i = 0; i < args.length; i++) {
-                out[i + 1] = utf8(args[i]);
-            }
-            return out;
-        }
-    }
-
-    private static final class Piped extends Commands {
-        private final AbstractPipeline p;
-
-        Piped(AbstractPipeline p) {
-            this.p = p;
-        }
-
-        @Override
-        Supplier<byte[]> get(byte[] key) {
-            return p.get(key)::get;
-        }
-
-        @Override
-        Supplier<String> set(byte[] key, byte[] value, long pxMillis) {
-            return p.set(key, value, SetParams.setParams().px(pxMillis))::get;
-        }
-
-        @Override
-        Supplier<Long> pexpireLt(byte[] key, long millis) {
-            return p.pexpire(key, millis, ExpiryOption.LT)::get;
-        }
-
-        @Override
-        Supplier<Object> eval(byte[] script, byte[] key, String... args) {
-            return p.eval(script, 1, args(key, args))::get;
-        }
-
-        @Override
-        Supplier<Long> unlink(byte[] key) {
-            return p.unlink(key)::get;
-        }
-
-        @Override
-        Supplier<Long> zrem(byte[] key, byte[] member) {
-            return p.zrem(key, member)::get;
-        }
-
-        @Override
-        Supplier<Long> zremrangeByScore(byte[] key, double max) {
-            return p.zremrangeByScore(key, Double.NEGATIVE_INFINITY, max)::get;
-        }
-
-        @Override
-        Supplier<Long> pttl(byte[] key) {
-            return p.pttl(key)::get;
-        }
-    }
-
-    /** Runs each command at once; a server error is kept and thrown when the reply is read, like a pipeline's. */
-    private static final class Direct extends Commands {
-        private final UnifiedJedis j;
-
-        Direct(UnifiedJedis j) {
-            this.j = j;
-        }
-
-        private static <T> Supplier<T> now(Supplier<T> command) {
-            T value;
-            try {
-                value = command.get();
-            } catch (JedisDataException e) {
-                return () -> {
-                    throw e;
-                };
-            }
-            return () -> value;
-        }
-
-        @Override
-        Supplier<byte[]> get(byte[] key) {
-            return now(() -> j.get(key));
-        }
-
-        @Override
-        Supplier<String> set(byte[] key, byte[] value, long pxMillis) {
-            Supplier<String> r = now(() -> j.set(key, value, SetParams.setParams().px(pxMillis)));
-            r.get();
-            return r;
-        }
-
-        @Override
-        Supplier<Long> pexpireLt(byte[] key, long millis) {
-            return now(() -> j.pexpire(key, millis, ExpiryOption.LT));
-        }
-
-        @Override
-        Supplier<Object> eval(byte[] script, byte[] key, String... args) {
-            return now(() -> j.eval(script, 1, args(key, args)));
-        }
-
-        @Override
-        Supplier<Long> unlink(byte[] key) {
-            return now(() -> j.unlink(key));
-        }
-
-        @Override
-        Supplier<Long> zrem(byte[] key, byte[] member) {
-            return now(() -> j.zrem(key, member));
-        }
-
-        @Override
-        Supplier<Long> zremrangeByScore(byte[] key, double max) {
-            return now(() -> j.zremrangeByScore(key, Double.NEGATIVE_INFINITY, max));
-        }
-
-        @Override
-        Supplier<Long> pttl(byte[] key) {
-            return now(() -> j.pttl(key));
-        }
-
-        @Override
-        void check(Supplier<?> reply) {
-            reply.get();
-        }
-    }
-
-    // ---------------------------------------------------------------- helpers
-
-    private Set<String> metadataKeys(SessionMetadata metadata) {
-        if (metadata == null || metadata.entries().isEmpty()) {
-            return Set.of();
-        }
-        Set<String> keys = new LinkedHashSet<>();
-        for (SessionMetadata.Entry e : metadata.entries()) {
-            keys.add(metadataKey(e.audience(), e.subject()));
-        }
-        return keys;
-    }
-
-    private static long millis(Duration d) {
-        if (d.compareTo(Duration.ofMillis(MAX_TTL_MILLIS)) > 0) {
-            return MAX_TTL_MILLIS;
-        }
-        long ms = d.toMillis();
-        // a positive sub-millisecond TTL must not become 0 (which would delete at once)
-        return ms == 0 && !d.isZero() ? 1 : ms;
-    }
-
+    /** Kept for {@link RedisSharedState}'s static import; see {@link RedisKeys#utf8}. */
     static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
+        return RedisKeys.utf8(s);
     }
 }
