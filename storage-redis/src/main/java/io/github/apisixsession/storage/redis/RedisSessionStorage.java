@@ -1,5 +1,7 @@
 package io.github.apisixsession.storage.redis;
 
+import static io.github.apisixsession.storage.redis.RedisKeys.utf8;
+
 import io.github.apisixsession.storage.SessionMetadata;
 import io.github.apisixsession.storage.SessionStorage;
 import io.github.apisixsession.storage.SharedSessionState;
@@ -197,28 +199,13 @@ public final class RedisSessionStorage implements SessionStorage {
 
     // ---------------------------------------------------------------- for the shared state and its feed
 
-    /** Kept for {@link RedisSharedState}, whose calls go through this storage's outage handling. */
-    @FunctionalInterface
-    interface Call<T> extends RedisCalls.Call<T> {
-    }
-
-    /** See {@link RedisCalls#execute}. */
-    <T> T execute(String operation, Call<T> call) throws StorageException {
+    /** {@link RedisSharedState}'s calls go through this storage's outage handling: see {@link RedisCalls#execute}. */
+    <T> T execute(String operation, RedisCalls.Call<T> call) throws StorageException {
         return calls.execute(operation, call);
     }
 
     /** See {@link RedisCalls#clientOrNull}. */
     UnifiedJedis clientOrNull() {
         return calls.clientOrNull();
-    }
-
-    /** Kept for {@link RedisStateFeed}'s log lines; see {@link RedisCalls#describe}. */
-    static String describe(Throwable e) {
-        return RedisCalls.describe(e);
-    }
-
-    /** Kept for {@link RedisSharedState}'s static import; see {@link RedisKeys#utf8}. */
-    static byte[] utf8(String s) {
-        return RedisKeys.utf8(s);
     }
 }

@@ -1,6 +1,6 @@
 package io.github.apisixsession.storage.redis;
 
-import static io.github.apisixsession.storage.redis.RedisSessionStorage.utf8;
+import static io.github.apisixsession.storage.redis.RedisKeys.utf8;
 
 import io.github.apisixsession.storage.SharedSessionState;
 import io.github.apisixsession.storage.SharedStateFeeds;

@@ -139,7 +139,7 @@ final class RedisStateFeed extends SharedStateFeed {
         Subscription sub = subscription;
         String why = sub == null ? null : sub.failure;
         HostAndPort at = node;
-        return (at == null ? "no node" : "on " + at) + ": " + (why != null ? why : RedisSessionStorage.describe(e));
+        return (at == null ? "no node" : "on " + at) + ": " + (why != null ? why : RedisCalls.describe(e));
     }
 
     @Override
