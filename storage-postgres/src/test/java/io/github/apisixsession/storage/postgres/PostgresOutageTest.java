@@ -178,14 +178,18 @@ class PostgresOutageTest {
         }
     }
 
+    /** A storage behind the proxy whose circuit opens after 3 failures, for {@code openFor}, with no client cache. */
+    private PostgresSessionStorage guardedStorage(Duration openFor) throws Exception {
+        PostgresTestDatabase db = PostgresTestDatabase.get();
+        return PgTest.open(new PostgresSettings(db.jdbcUrl().replace(db.host() + ":" + db.port(),
+                proxy.host() + ":" + proxy.port()), db.user(), db.password(), "public", "apisix_", 4, CONNECT, QUERY,
+                false, Duration.ZERO, 1000, new CircuitBreaker.Settings(3, openFor), PostgresSettings.ClientCache.OFF,
+                null));
+    }
+
     @Test
     void afterConsecutiveFailuresTheCircuitOpensAndATrialClosesItOnceTheDatabaseIsBack() throws Exception {
-        PostgresTestDatabase db = PostgresTestDatabase.get();
-        PostgresSettings s = new PostgresSettings(db.jdbcUrl().replace(db.host() + ":" + db.port(),
-                proxy.host() + ":" + proxy.port()), db.user(), db.password(), "public", "apisix_", 4, CONNECT, QUERY,
-                false, Duration.ZERO, 1000, new CircuitBreaker.Settings(3, Duration.ofMillis(300)),
-                PostgresSettings.ClientCache.OFF, null);
-        try (PostgresSessionStorage guarded = PgTest.open(s)) {
+        try (PostgresSessionStorage guarded = guardedStorage(Duration.ofMillis(300))) {
             guarded.set(p + "before", new byte[] {7}, Duration.ofHours(1));
             proxy.cut();
             for (int i = 0; i < 3; i++) {
@@ -216,12 +220,7 @@ class PostgresOutageTest {
 
     @Test
     void sharedStateFailuresOpenTheStoragesCircuitToo() throws Exception {
-        PostgresTestDatabase db = PostgresTestDatabase.get();
-        PostgresSettings s = new PostgresSettings(db.jdbcUrl().replace(db.host() + ":" + db.port(),
-                proxy.host() + ":" + proxy.port()), db.user(), db.password(), "public", "apisix_", 4, CONNECT, QUERY,
-                false, Duration.ZERO, 1000, new CircuitBreaker.Settings(3, Duration.ofSeconds(30)),
-                PostgresSettings.ClientCache.OFF, null);
-        try (PostgresSessionStorage guarded = PgTest.open(s)) {
+        try (PostgresSessionStorage guarded = guardedStorage(Duration.ofSeconds(30))) {
             var state = guarded.sharedState().orElseThrow();
             state.increment(p + "failures", Duration.ofMinutes(1));
             proxy.cut();
