@@ -42,6 +42,13 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
     private AutoCloseable feed;
     private volatile boolean loaded;
     private volatile boolean resyncWanted;
+    /**
+     * Guards the feed's state changes: a disconnect reported while a reload is under way must not
+     * be undone by that reload's end (the feed reports a loss once, so it would never come again).
+     */
+    private final Object feedLock = new Object();
+    /** Bumped by every resynchronize and disconnected; guarded by feedLock. */
+    private long feedEvents;
     private volatile boolean connected;
     private volatile long disconnectedAtMillis;
     /** Whether an outage was logged and its recovery is still to be logged. */
@@ -183,17 +190,28 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
 
     @Override
     public void resynchronize() {
+        synchronized (feedLock) {
+            feedEvents++;
+        }
         resyncWanted = true;
     }
 
     @Override
     public void disconnected(Throwable cause) {
+        synchronized (feedLock) {
+            feedEvents++;
+            markDisconnected();
+        }
+        outage("watch", cause);
+    }
+
+    /** Guarded by feedLock. */
+    private void markDisconnected() {
         if (connected) {
             connected = false;
             disconnectedAtMillis = clock.millis();
             metrics.sharedStateFeed(-1);
         }
-        outage("watch", cause);
     }
 
     /** Opens the feed, reloads the copy when asked, flushes queued writes; on the maintenance thread. */
@@ -210,6 +228,10 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
         }
         try {
             if (resyncWanted) {
+                long seen;
+                synchronized (feedLock) {
+                    seen = feedEvents;
+                }
                 resyncWanted = false;
                 try {
                     copy.load(s.snapshot());
@@ -219,9 +241,12 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
                 }
                 loaded = true;
                 metrics.sharedStateResynchronized();
-                if (!connected) {
-                    connected = true;
-                    metrics.sharedStateFeed(1);
+                synchronized (feedLock) {
+                    // the feed lost or resubscribed meanwhile: not current (a resubscription reloads again)
+                    if (feedEvents == seen && !connected) {
+                        connected = true;
+                        metrics.sharedStateFeed(1);
+                    }
                 }
             }
             if (!pending.isEmpty()) {
@@ -259,10 +284,8 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
             }
             feed = null;
         }
-        if (connected) {
-            connected = false;
-            disconnectedAtMillis = clock.millis();
-            metrics.sharedStateFeed(-1);
+        synchronized (feedLock) {
+            markDisconnected();
         }
         loaded = false;
     }
