@@ -3,8 +3,6 @@ package io.github.apisixsession.e2e;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.GroupPrincipal;
@@ -104,7 +102,7 @@ final class PrivatePostgres implements AutoCloseable {
 
     /** A new cluster on a free loopback port, not started. */
     static PrivatePostgres create() throws Exception {
-        return create(binDir(), freePort());
+        return create(binDir(), E2e.freePort());
     }
 
     static PrivatePostgres create(Path bin, int port) throws Exception {
@@ -225,12 +223,6 @@ final class PrivatePostgres implements AutoCloseable {
         try (Connection c = connect(database); PreparedStatement st = c.prepareStatement(sql); ResultSet rs = st.executeQuery()) {
             rs.next();
             return rs.getLong(1);
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 
