@@ -14,6 +14,7 @@ import io.github.apisixsession.simulator.RunnerProcess;
 import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.simulator.UpstreamRequest;
 import io.github.apisixsession.simulator.UpstreamResponse;
+import io.github.apisixsession.simulator.SetCookie;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -26,11 +27,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,9 +48,9 @@ import org.junit.jupiter.api.TestMethodOrder;
  * of its own, sharing one real store (subclasses: Redis, PostgreSQL): a logout on one runner is
  * refused by the others (the delay is measured and printed in a {@code PROPAGATION} line), "log
  * out everywhere" reaches every runner, {@code failure_limit} counts every runner's failures, and a
- * runner restarted reloads the revocations before it serves, and the store killed and restarted
- * under load. Cookie-storage routes, so nothing but the shared state can make another runner
- * refuse a cookie.
+ * runner restarted reloads the revocations before it serves, concurrent renewals of one session on
+ * every runner, and the store killed and restarted under load. Cookie-storage routes (but the
+ * renewals' {@code /r/}), so nothing but the shared state can make another runner refuse a cookie.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -56,6 +59,11 @@ abstract class SharedStateITBase {
     /** Generous: a busy CI machine; propagation is milliseconds. */
     static final long DEADLINE_MS = 20_000;
     static final int LOGOUT_ROUNDS = Integer.getInteger("sharedState.rounds", 200);
+    /** As in SessionEngineFeaturesTest's in-process renewal test. */
+    static final int RENEWAL_REQUESTS = 1000;
+    static final int RENEWAL_THREADS = 32;
+    /** The renewal route's: long enough for the burst and the checks after it on a busy machine. */
+    static final int RENEWAL_STALE_TTL = 60;
 
     final List<RunnerProcess> runners = new ArrayList<>();
     final List<SimulatedApisix> gateways = new ArrayList<>();
@@ -109,6 +117,9 @@ abstract class SharedStateITBase {
         String failures = E2e.conf("identity", "none", "failure_limit", 3, "shared_state", sharedState("closed"));
         gateway.route(Route.uri("/f/*").preReq(E2e.session(failures)).postResp(E2e.session(failures))
                 .upstream(SharedStateITBase::flaky));
+        // sessions in the store itself; renewed past 75 s
+        gateway.route(E2e.apisixRoute("/r/*", "reject_status", 401, "storage", storeName(), storeName(), storeConf(),
+                "rolling_timeout", 100, "idling_timeout", 0, "stale_ttl", RENEWAL_STALE_TTL));
         runners.add(runner);
         gateways.add(gateway);
         metricsPorts.add(metricsPort);
@@ -145,7 +156,11 @@ abstract class SharedStateITBase {
     }
 
     String login(int runner, String key) {
-        Exchange ex = gateways.get(runner).send(ClientRequest.get("/c/login").apikey(key));
+        return login(runner, "/c/login", key);
+    }
+
+    String login(int runner, String path, String key) {
+        Exchange ex = gateways.get(runner).send(ClientRequest.get(path).apikey(key));
         assertEquals(200, ex.status(), why(ex, runners.get(runner)));
         assertNotNull(E2e.sessionSetCookie(ex), why(ex, runners.get(runner)));
         return "session=" + E2e.sessionSetCookie(ex).value();
@@ -288,6 +303,75 @@ abstract class SharedStateITBase {
         awaitStatus(last, "/c/data", cookie, 401);
         String fresh = login(last, E2e.FIONA_KEY);
         E2e.assertIdentity(get(0, "/c/data", fresh), runners.get(0), "fiona");
+    }
+
+    /**
+     * {@code SessionEngineFeaturesTest.concurrentRequestsPastTheRenewalPointShareOneNewSessionId}
+     * across the runners: sessions in the shared store, 1,000 requests with one cookie past its
+     * renewal point, spread over the three runners from 32 threads at once. None is refused; each
+     * runner renews the session once and gives that one new cookie to all its requests (in-process
+     * coalescing), so there are up to three new ids, not one: nothing coordinates renewals across
+     * runners, as across lua-resty-session's or Kong's nodes. Every new cookie opens on every
+     * runner, and the old one still does within {@code stale_ttl}.
+     */
+    @Test
+    @Order(5)
+    void concurrentRenewalsOnEveryRunnerGiveOneNewSessionIdPerRunner() throws Exception {
+        String old = login(0, "/r/login", E2e.FIONA_KEY);
+        for (int r = 0; r < RUNNERS; r++) {
+            // prepares the route on each runner (may answer storage_error_status meanwhile on a busy machine)
+            awaitStatus(r, "/r/data", old, 200);
+            E2e.assertIdentity(get(r, "/r/data", old), runners.get(r), "fiona");
+        }
+        clock.advance(Duration.ofSeconds(80)); // past 75% of rolling_timeout 100
+        List<Set<String>> issued = new ArrayList<>();
+        List<AtomicInteger> sent = new ArrayList<>();
+        for (int r = 0; r < RUNNERS; r++) {
+            issued.add(ConcurrentHashMap.newKeySet());
+            sent.add(new AtomicInteger());
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(RENEWAL_THREADS);
+        CountDownLatch go = new CountDownLatch(1);
+        try {
+            List<Future<String>> results = new ArrayList<>();
+            for (int i = 0; i < RENEWAL_REQUESTS; i++) {
+                int r = i % RUNNERS;
+                results.add(pool.submit(() -> {
+                    go.await();
+                    sent.get(r).incrementAndGet();
+                    Exchange ex = get(r, "/r/data", old);
+                    SetCookie renewed = E2e.sessionSetCookie(ex);
+                    if (ex.status() != 200 || !"fiona".equals(ex.upstreamHeader("X-Consumer-Username")) || renewed == null) {
+                        return "runner " + r + ": not served as fiona with a renewed cookie\n" + why(ex, runners.get(r));
+                    }
+                    issued.get(r).add(renewed.value());
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<String> f : results) {
+                String failure = f.get(120, TimeUnit.SECONDS); // a hang guard only
+                assertEquals(null, failure, failure);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        Set<String> all = new TreeSet<>();
+        for (int r = 0; r < RUNNERS; r++) {
+            assertEquals(1, issued.get(r).size(), "runner " + r + " renews once, all its requests share that id");
+            all.addAll(issued.get(r));
+        }
+        for (String cookie : all) {
+            for (int r = 0; r < RUNNERS; r++) {
+                E2e.assertOk(get(r, "/r/data", "session=" + cookie), runners.get(r), "fiona");
+            }
+        }
+        for (int r = 0; r < RUNNERS; r++) {
+            E2e.assertOk(get(r, "/r/data", old), runners.get(r), "fiona");
+        }
+        System.out.printf(Locale.ROOT, "RENEWAL %s %d concurrent requests past the renewal point from %d threads: "
+                + "%d distinct new session ids, requests per runner %s%n", storeName(), RENEWAL_REQUESTS,
+                RENEWAL_THREADS, all.size(), sent);
     }
 
     /** Waits until the runner's change feed of the store is lost (its gauge is 0). */
