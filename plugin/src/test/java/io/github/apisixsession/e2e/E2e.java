@@ -20,6 +20,8 @@ import io.github.apisixsession.simulator.SimulatedApisix;
 import io.github.apisixsession.simulator.UpstreamResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -241,6 +243,15 @@ final class E2e {
     /** Moves the runner's clock to a tenth of a second into {@code second}, where a test checks a rule. */
     static void at(ClockFile clock, long second) {
         clock.advanceTo(Instant.ofEpochSecond(second, 100_000_000));
+    }
+
+    /** A loopback port free now (another process may take it before the caller binds it). */
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static void sleepSeconds(double s) {

@@ -6,17 +6,17 @@ import java.io.IOException;
 /**
  * PostgreSQL's server programs ({@code initdb}, {@code pg_ctl}) and, as root, a way to run them as
  * user {@code postgres}: for tests that crash and restart a private cluster
- * ({@link StorageFaultsUnderLoadIT.PrivatePostgres}), never the shared server.
+ * ({@link PrivatePostgres}), never the shared server.
  */
 public final class PostgresBinaries implements TestService {
 
     @Override
     public String missing() {
-        if (StorageFaultsUnderLoadIT.PrivatePostgres.binDir() == null) {
+        if (PrivatePostgres.binDir() == null) {
             return "PostgreSQL server binaries (initdb, pg_ctl) not found (apt-get install postgresql)";
         }
         try {
-            return StorageFaultsUnderLoadIT.PrivatePostgres.cannotRunAsPostgres();
+            return PrivatePostgres.cannotRunAsPostgres();
         } catch (IOException e) {
             return "cannot tell whether initdb may run as postgres: " + e.getMessage();
         }
