@@ -80,10 +80,15 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
                 && (connected || clock.millis() - disconnectedAtMillis < DISCONNECT_GRACE.toMillis());
     }
 
+    /**
+     * Waits at most {@code wait} for the first copy (a runner starting, a new store). Never ticks
+     * itself: a request must not wait for the store or for the maintenance thread's lock (held
+     * while it flushes queued writes to a store that may be down); that thread loads the copy
+     * within {@link SharedStores#TICK} of the feed's subscription.
+     */
     @Override
     public void awaitLoaded(Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
-        tick();
         while (!loaded && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(5);
@@ -91,7 +96,6 @@ public final class SharedStateLink implements RevocationState, SharedSessionStat
                 Thread.currentThread().interrupt();
                 return;
             }
-            tick();
         }
     }
 

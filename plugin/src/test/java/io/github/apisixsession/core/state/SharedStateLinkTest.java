@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -108,5 +109,44 @@ class SharedStateLinkTest {
         store.listener.resynchronize(); // back: the next tick reloads and trusts again
         link.tick();
         assertTrue(link.connected() && link.trusted());
+    }
+
+    @Test
+    void aRequestWaitingForTheCopyNeverTakesTheMaintenanceLock() throws Exception {
+        TestClock clock = new TestClock(1_800_000_000L);
+        SlowSnapshotStore store = new SlowSnapshotStore();
+        store.finishSnapshot.countDown();
+        SharedStateLink link = new SharedStateLink("test", () -> Optional.of(store), clock, SessionMetrics.NONE, 1000);
+        link.tick();
+        store.listener.disconnected(new IOException("lost"));
+        clock.advance(GRACE_SECONDS);
+        assertFalse(link.trusted());
+
+        // the maintenance thread inside a tick, e.g. flushing queued writes to a store that hangs
+        CountDownLatch inTick = new CountDownLatch(1);
+        CountDownLatch leaveTick = new CountDownLatch(1);
+        Thread maintenance = new Thread(() -> {
+            synchronized (link) {
+                inTick.countDown();
+                try {
+                    leaveTick.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        maintenance.start();
+        try {
+            assertTrue(inTick.await(10, TimeUnit.SECONDS));
+            FutureTask<Boolean> request = new FutureTask<>(() -> {
+                link.awaitLoaded(Duration.ofSeconds(1));
+                return link.trusted();
+            });
+            new Thread(request).start();
+            assertFalse(request.get(10, TimeUnit.SECONDS), "answered (untrusted) without waiting for the lock");
+        } finally {
+            leaveTick.countDown();
+            maintenance.join(10_000);
+        }
     }
 }
