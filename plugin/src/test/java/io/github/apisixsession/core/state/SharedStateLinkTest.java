@@ -71,11 +71,24 @@ class SharedStateLinkTest {
         }
     }
 
+    private final TestClock clock = new TestClock(1_800_000_000L);
+
+    private SharedStateLink link(SharedSessionState store) {
+        return new SharedStateLink("test", () -> Optional.of(store), clock, SessionMetrics.NONE, 1000);
+    }
+
+    /** A link whose first reload from {@code store} is done. */
+    private SharedStateLink loaded(SlowSnapshotStore store) {
+        store.finishSnapshot.countDown();
+        SharedStateLink link = link(store);
+        link.tick();
+        return link;
+    }
+
     @Test
     void aLossDuringTheFirstReloadIsNotForgottenWhenTheReloadEnds() throws Exception {
-        TestClock clock = new TestClock(1_800_000_000L);
         SlowSnapshotStore store = new SlowSnapshotStore();
-        SharedStateLink link = new SharedStateLink("test", () -> Optional.of(store), clock, SessionMetrics.NONE, 1000);
+        SharedStateLink link = link(store);
         Thread maintenance = new Thread(link::tick);
         maintenance.start();
         assertTrue(store.snapshotStarted.await(10, TimeUnit.SECONDS));
@@ -91,11 +104,8 @@ class SharedStateLinkTest {
 
     @Test
     void aLossAfterTheReloadEndsIsCountedFromThen() throws Exception {
-        TestClock clock = new TestClock(1_800_000_000L);
         SlowSnapshotStore store = new SlowSnapshotStore();
-        store.finishSnapshot.countDown();
-        SharedStateLink link = new SharedStateLink("test", () -> Optional.of(store), clock, SessionMetrics.NONE, 1000);
-        link.tick();
+        SharedStateLink link = loaded(store);
         assertTrue(link.connected() && link.trusted());
 
         clock.advance(GRACE_SECONDS); // connected all along: still trusted
@@ -113,11 +123,8 @@ class SharedStateLinkTest {
 
     @Test
     void aRequestWaitingForTheCopyNeverTakesTheMaintenanceLock() throws Exception {
-        TestClock clock = new TestClock(1_800_000_000L);
         SlowSnapshotStore store = new SlowSnapshotStore();
-        store.finishSnapshot.countDown();
-        SharedStateLink link = new SharedStateLink("test", () -> Optional.of(store), clock, SessionMetrics.NONE, 1000);
-        link.tick();
+        SharedStateLink link = loaded(store);
         store.listener.disconnected(new IOException("lost"));
         clock.advance(GRACE_SECONDS);
         assertFalse(link.trusted());
