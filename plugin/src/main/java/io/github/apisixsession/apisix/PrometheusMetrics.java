@@ -8,7 +8,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The session engine's counters and the storage-latency histogram, in Prometheus' text format.
+ * The session engine's counters, the storage-latency histogram and the storages' client caches
+ * ({@link ClientCacheMetrics}), in Prometheus' text format.
  * One instance per runner process ({@link #shared()}), served by {@link MetricsEndpoint}.
  */
 public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
@@ -162,6 +163,7 @@ public final class PrometheusMetrics implements SessionMetrics, HostMetrics {
                     .append(e.getKey().name().toLowerCase(java.util.Locale.ROOT)).append("\"} ")
                     .append(e.getValue().sum()).append('\n');
         }
+        ClientCacheMetrics.render(b);
         return b.toString();
     }
 

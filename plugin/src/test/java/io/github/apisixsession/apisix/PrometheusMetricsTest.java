@@ -1,6 +1,8 @@
 package io.github.apisixsession.apisix;
 
 import io.github.apisixsession.core.SessionMetrics;
+import io.github.apisixsession.storage.cache.ClientCacheBean;
+import io.github.apisixsession.storage.cache.CoherentCache;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
@@ -9,10 +11,37 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PrometheusMetricsTest {
+
+    @Test
+    void everyPublishedClientCacheIsRenderedWhileItsStorageIsOpen() {
+        CoherentCache.Counters counters = new CoherentCache.Counters(7, 3, 2, 5, 1, 4, 4096);
+        String storage = "127.0.0.1:6379 prefix \"odd\"\\";
+        String series;
+        try (ClientCacheBean bean = ClientCacheBean.publish("ProbeClientCache", storage, () -> true, () -> counters)) {
+            String labels = "{cache=\"probe\",id=\"" + bean.name().getKeyProperty("id")
+                    + "\",storage=\"127.0.0.1:6379 prefix \\\"odd\\\"\\\\\"}";
+            String text = new PrometheusMetrics().render();
+            for (String line : new String[] {"apisix_session_storage_cache_hits_total" + labels + " 7",
+                "apisix_session_storage_cache_misses_total" + labels + " 3",
+                "apisix_session_storage_cache_bypassed_total" + labels + " 2",
+                "apisix_session_storage_cache_invalidations_total" + labels + " 5",
+                "apisix_session_storage_cache_resets_total" + labels + " 1",
+                "apisix_session_storage_cache_entries" + labels + " 4",
+                "apisix_session_storage_cache_bytes" + labels + " 4096",
+                "apisix_session_storage_cache_tracking" + labels + " 1"}) {
+                assertTrue(text.contains("\n" + line + "\n"), line + " in\n" + text);
+            }
+            assertTrue(text.contains("# TYPE apisix_session_storage_cache_hits_total counter\n"), text);
+            assertTrue(text.contains("# TYPE apisix_session_storage_cache_entries gauge\n"), text);
+            series = "id=\"" + bean.name().getKeyProperty("id") + "\"";
+        }
+        assertFalse(new PrometheusMetrics().render().contains(series), "gone with its storage");
+    }
 
     @Test
     void countersAndHistogramInTextFormat() {

@@ -369,6 +369,14 @@ abstract class SharedStateITBase {
         for (int r = 0; r < RUNNERS; r++) {
             E2e.assertOk(get(r, "/r/data", old), runners.get(r), "fiona");
         }
+        for (int r = 0; r < RUNNERS; r++) {
+            // the storage's client cache (on by default) is on the metrics endpoint, and it counted these reads
+            String cache = "apisix_session_storage_cache_";
+            assertTrue(metric(r, cache + "hits_total{cache=\"" + storeName() + "\"")
+                    + metric(r, cache + "misses_total{cache=\"" + storeName() + "\"")
+                    + metric(r, cache + "bypassed_total{cache=\"" + storeName() + "\"") >= RENEWAL_REQUESTS / RUNNERS,
+                    "runner " + r + " counts its cached reads");
+        }
         System.out.printf(Locale.ROOT, "RENEWAL %s %d concurrent requests past the renewal point from %d threads: "
                 + "%d distinct new session ids, requests per runner %s%n", storeName(), RENEWAL_REQUESTS,
                 RENEWAL_THREADS, all.size(), sent);
