@@ -232,6 +232,26 @@ class SharedStateEngineTest {
         String cookie = login(runner1, r1, "alice");
         store.down(true);
         assertEquals(503, logout(runner1, r1, "session_logout", cookie));
+        assertEquals(2, link(r1).queued(), "the id and its family, though the first write was refused");
+        store.down(false);
+        awaitFlushedAndSeen(r1, r2, cookie);
+    }
+
+    @Test
+    void aLogoutPastTheGraceIsStillMadeQueuedAndEndsTheClientsCookie() throws Exception {
+        SessionRoute r1 = route(runner1, COOKIE_SHARED);
+        SessionRoute r2 = route(runner2, COOKIE_SHARED);
+        String cookie = login(runner1, r1, "alice");
+        store.down(true);
+        clock.advance(SharedStateLink.DISCONNECT_GRACE.toSeconds() + 1);
+        assertEquals(503, status(runner1, r1, cookie), "fail closed: the session is not served");
+        RequestDecision.Respond out = assertInstanceOf(RequestDecision.Respond.class,
+                runner1.onRequest(r1, new TestRequest("POST", "/?session_logout").cookie(cookie)));
+        assertEquals(503, out.status(), "the other runners do not know yet");
+        List<String> expired = EngineTestBase.setCookies(out.headers());
+        assertTrue(expired.stream().anyMatch(c -> c.startsWith("session=;") && c.contains("Max-Age=0")),
+                "the client's cookie is ended all the same: " + expired);
+        assertEquals(2, link(r1).queued(), "the id and its family");
         store.down(false);
         awaitFlushedAndSeen(r1, r2, cookie);
     }

@@ -4,6 +4,7 @@ import io.github.apisixsession.core.GatewayException;
 import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.SessionMetrics.Rejection;
 import io.github.apisixsession.core.codec.SessionCodecException;
+import io.github.apisixsession.core.http.LogoutRequest;
 import io.github.apisixsession.core.persistence.OpenSession;
 import io.github.apisixsession.core.persistence.SessionEntry;
 import io.github.apisixsession.core.persistence.TokenKind;
@@ -62,7 +63,7 @@ final class CurrentSession {
         try {
             OpenSession s = call.persistence.open(TokenKind.SESSION, token, call.cookies::get, call.binding(),
                     call.now);
-            if (s != null) {
+            if (s != null && !revocations.mayServe(call.route) && !loggingOut(call)) {
                 revocations.requireTrusted(call.route);
             }
             if (s == null) {
@@ -80,6 +81,18 @@ final class CurrentSession {
             return null;
         } catch (GatewayException e) {
             throw new StorageException("request facts for bind unavailable", e);
+        }
+    }
+
+    /**
+     * A logout goes on while the shared store cannot be trusted: refusing it would keep the session
+     * alive, and it is applied here, queued for the store and ends this client's cookie.
+     */
+    private static boolean loggingOut(RequestCall call) {
+        try {
+            return LogoutRequest.matches(call.config.logout(), call.request);
+        } catch (GatewayException e) {
+            return false; // the body could not be read: answered as any other request
         }
     }
 

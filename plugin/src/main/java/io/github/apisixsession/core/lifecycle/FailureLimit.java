@@ -64,14 +64,15 @@ final class FailureLimit {
                 return false;
             }
             failures.reset(key);
-            revocations.retire(call.route, session, call.now);
-            revocations.revokeFamily(call.route, entry.family(), lifetime + 1, call.now);
+            boolean stored = revocations.retire(call.route, session, call.now);
+            stored &= revocations.revokeFamily(call.route, entry.family(), lifetime + 1, call.now);
             call.transport.expire(config.tokenName(), persistence.chunkCount(session), out);
             call.transport.expireSticky(out);
             if (config.remember().enabled()) {
                 // else the next request restores the destroyed session (same family) from it
-                rememberMe.forget(call.route, call::cookie, binding, call.now, "after failure_limit", out);
+                stored &= rememberMe.forget(call.route, call::cookie, binding, call.now, "after failure_limit", out);
             }
+            Revocations.requireWritten(call.route, stored);
             metrics.failureLimited();
             LOG.info("session destroyed after {} failed upstream responses", config.failureLimit().limit());
             return true;

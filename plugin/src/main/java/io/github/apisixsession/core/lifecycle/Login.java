@@ -52,7 +52,7 @@ final class Login {
         entries.add(entry);
         SavedSession saved = persistence.save(TokenKind.SESSION, null, entries, now, now, binding);
         if (previous != null) {
-            revocations.retire(route, previous, now);
+            Revocations.requireWritten(route, revocations.retire(route, previous, now));
         }
         route.transport().sendSession(saved.chunks(), previousChunks, now,
                 persistence.remainingLifetime(TokenKind.SESSION, saved.session().header(), now), out);

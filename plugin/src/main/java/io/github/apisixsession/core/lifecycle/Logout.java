@@ -6,6 +6,7 @@ import io.github.apisixsession.core.RequestDecision;
 import io.github.apisixsession.core.SessionMetrics;
 import io.github.apisixsession.core.codec.SessionCodecException;
 import io.github.apisixsession.core.config.SessionConfig;
+import io.github.apisixsession.core.http.JsonResponse;
 import io.github.apisixsession.core.http.LogoutRequest;
 import io.github.apisixsession.core.persistence.OpenSession;
 import io.github.apisixsession.core.persistence.SavedSession;
@@ -41,9 +42,11 @@ final class Logout {
     RequestDecision run(RequestCall call, OpenSession session, SessionEntry current) throws GatewayException {
         SessionPersistence persistence = call.persistence;
         List<HttpHeader> headers = new ArrayList<>();
+        // every step runs even when the shared store refuses a write (applied here and queued)
+        boolean stored = true;
         try {
             if (LogoutRequest.wantsAll(call.config.logout(), call.request) && current.hasSubject()) {
-                logoutEverywhere(call, current);
+                stored = logoutEverywhere(call, current);
             }
             List<SessionEntry> remaining = new ArrayList<>();
             for (SessionEntry e : session.entries()) {
@@ -51,7 +54,7 @@ final class Logout {
                     remaining.add(e);
                 }
             }
-            revokeCopies(call, session, current);
+            stored &= revokeCopies(call, session, current);
             if (!remaining.isEmpty()) {
                 // other audiences stay logged in: save them under a new id, without this one
                 SavedSession saved = persistence.save(TokenKind.SESSION, null, remaining,
@@ -64,7 +67,7 @@ final class Logout {
                 call.transport.expire(call.config.tokenName(), persistence.chunkCount(session), headers);
             }
             if (call.config.remember().enabled()) {
-                rememberMe.forget(call.route, call.cookies::get, call.binding(), call.now, "at logout", headers);
+                stored &= rememberMe.forget(call.route, call.cookies::get, call.binding(), call.now, "at logout", headers);
             }
             call.transport.expireSticky(headers);
         } catch (StorageException e) {
@@ -73,6 +76,12 @@ final class Logout {
             LOG.warn("session not saved at logout: {}", e.reason());
         }
         metrics.loggedOut();
+        if (!stored && !call.route.revocations().failOpen()) {
+            // logged out here and for this client; the other runners learn it once the store is back
+            LOG.debug("session logged out, its revocation queued for the shared store");
+            return JsonResponse.of(call.config.storageErrorStatus(),
+                    "logged out; the shared session state is unavailable, the logout is queued", headers);
+        }
         LOG.debug("session logged out");
         return new RequestDecision.Respond(200, headers, new byte[0]);
     }
@@ -82,22 +91,23 @@ final class Logout {
      * every runner sharing the store).
      * Renewals keep the creation time, so the absolute timeout bounds every copy of the family.
      */
-    private void revokeCopies(RequestCall call, OpenSession session, SessionEntry current) throws StorageException {
-        revocations.revoke(call.route, session, call.now);
+    private boolean revokeCopies(RequestCall call, OpenSession session, SessionEntry current) {
+        boolean stored = revocations.revoke(call.route, session, call.now);
         long absolute = call.config.timeouts().absolute();
         long familyLifetime = absolute > 0 ? session.header().creationTime() + absolute - call.now + 1
                 : SessionConfig.MAX_SECONDS;
-        revocations.revokeFamily(call.route, current.family(), familyLifetime, call.now);
+        return revocations.revokeFamily(call.route, current.family(), familyLifetime, call.now) && stored;
     }
 
     /**
      * Every session of the subject: a marker refuses those created before now (any storage, every
      * runner sharing the store), and stored ones are deleted when the route keeps metadata.
      */
-    private void logoutEverywhere(RequestCall call, SessionEntry current) throws StorageException {
-        revocations.markIssuedBefore(call.route, current.audience(), current.subject(), call.now);
+    private boolean logoutEverywhere(RequestCall call, SessionEntry current) throws StorageException {
+        boolean stored = revocations.markIssuedBefore(call.route, current.audience(), current.subject(), call.now);
         int deleted = call.persistence.serverSide() && call.config.storeMetadata()
                 ? call.persistence.deleteSessionsOf(current) : 0;
         LOG.info("logout everywhere: marker set, {} stored sessions deleted", deleted);
+        return stored;
     }
 }

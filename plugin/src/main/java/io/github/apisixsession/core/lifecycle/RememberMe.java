@@ -76,22 +76,25 @@ final class RememberMe {
      * storage, and expired for the client.
      *
      * @param occasion for the debug log: "at logout", "after failure_limit"
+     * @return whether its revocation reached the shared store (true when none was needed); see {@link Revocations#revoke}
      */
-    void forget(SessionRoute route, Function<String, String> cookies, Binding binding, long now, String occasion,
+    boolean forget(SessionRoute route, Function<String, String> cookies, Binding binding, long now, String occasion,
                 List<HttpHeader> out) throws StorageException {
         SessionPersistence persistence = route.persistence();
         String name = route.config().remember().cookieName();
         String token = cookies.apply(name);
+        boolean stored = true;
         if (token != null) {
             try {
                 OpenSession remembered = persistence.open(TokenKind.REMEMBER, token, cookies, binding, now);
                 if (remembered != null) {
-                    revocations.retire(route, remembered, now);
+                    stored = revocations.retire(route, remembered, now);
                 }
             } catch (SessionCodecException e) {
                 LOG.debug("remember cookie not readable {}", occasion);
             }
         }
         route.transport().expire(name, 1, out);
+        return stored;
     }
 }

@@ -35,6 +35,11 @@ final class Revocations {
         return !route.persistence().serverSide() || state.shared();
     }
 
+    /** Whether the route may serve on its copy now: trusted, or failing open. */
+    boolean mayServe(SessionRoute route) {
+        return of(route).trusted() || route.revocations().failOpen();
+    }
+
     /**
      * Fails when the route's copy cannot be trusted and it fails closed. A copy never loaded yet (a
      * runner starting) is waited for, as long as a starting storage is at PrepareConf.
@@ -67,41 +72,52 @@ final class Revocations {
                 persistence.markerSubject(entry.subject()), header.creationTime());
     }
 
-    /** Deleted where stored, refused (here or everywhere) until it would have expired. */
-    void retire(SessionRoute route, OpenSession session, long now) throws StorageException {
+    /**
+     * Deleted where stored, refused (here or everywhere) until it would have expired.
+     *
+     * @return whether the shared store has the revocation (or none applies); else it is queued
+     * @throws StorageException when the session storage cannot delete it
+     */
+    boolean retire(SessionRoute route, OpenSession session, long now) throws StorageException {
         route.persistence().delete(session);
-        revoke(route, session, now);
+        return revoke(route, session, now);
     }
 
-    /** Refuses this session id until it would have expired. */
-    void revoke(SessionRoute route, OpenSession session, long now) throws StorageException {
+    /**
+     * Refuses this session id until it would have expired.
+     *
+     * @return whether the shared store has it (or none applies); else it is applied here and queued
+     */
+    boolean revoke(SessionRoute route, OpenSession session, long now) {
         RevocationState state = of(route);
-        if (applies(route, state)) {
-            long lifetime = route.persistence().remainingLifetime(session.kind(), session.header(), now);
-            written(route, state.revoke(session.sessionId(), now + lifetime + 1));
+        if (!applies(route, state)) {
+            return true;
         }
+        long lifetime = route.persistence().remainingLifetime(session.kind(), session.header(), now);
+        return state.revoke(session.sessionId(), now + lifetime + 1);
     }
 
-    /** Refuses every session of {@code family} (if any) for {@code seconds}. */
-    void revokeFamily(SessionRoute route, String family, long seconds, long now) throws StorageException {
+    /** Refuses every session of {@code family} (if any) for {@code seconds}; as {@link #revoke}. */
+    boolean revokeFamily(SessionRoute route, String family, long seconds, long now) {
         RevocationState state = of(route);
-        if (family != null && applies(route, state)) {
-            written(route, state.revoke(FAMILY + family, now + seconds));
-        }
+        return family == null || !applies(route, state) || state.revoke(FAMILY + family, now + seconds);
     }
 
     /**
      * "Log out everywhere": refuses every session of {@code subject} ({@code null}: of the whole
-     * audience) created before {@code now}, for as long as one could live.
+     * audience) created before {@code now}, for as long as one could live; as {@link #revoke}.
      */
-    void markIssuedBefore(SessionRoute route, String audience, String subject, long now) throws StorageException {
+    boolean markIssuedBefore(SessionRoute route, String audience, String subject, long now) {
         SessionPersistence persistence = route.persistence();
-        written(route, of(route).mark(persistence.markerAudience(audience),
-                subject == null ? null : persistence.markerSubject(subject), now, now + route.config().longestLifetime() + 1));
+        return of(route).mark(persistence.markerAudience(audience),
+                subject == null ? null : persistence.markerSubject(subject), now, now + route.config().longestLifetime() + 1);
     }
 
-    /** A write the store refused waits in the queue; a route that fails closed says so. */
-    private static void written(SessionRoute route, boolean stored) throws StorageException {
+    /**
+     * After every write of a step was made (each applied here, the refused ones queued), a route
+     * that fails closed says that not all reached the store.
+     */
+    static void requireWritten(SessionRoute route, boolean stored) throws StorageException {
         if (!stored && !route.revocations().failOpen()) {
             throw new StorageException("shared session state unavailable: the revocation is queued");
         }
