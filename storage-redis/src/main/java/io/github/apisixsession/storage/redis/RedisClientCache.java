@@ -9,26 +9,27 @@ import redis.clients.jedis.UnifiedJedis;
 /**
  * One storage's {@code client_cache}: its {@link InvalidationFeed}, started on the first read,
  * the {@link ClientSideCache} that listens to it, and the counters, also published over JMX
- * ({@code io.github.apisixsession:type=RedisClientCache,id=<n>}).
+ * ({@code io.github.apisixsession:type=RedisClientCache,id=<n>}) from the first read on.
  */
 final class RedisClientCache implements AutoCloseable {
 
     private final InvalidationFeed feed;
     private final ClientSideCache cache;
-    private final ClientCacheBean bean;
+    private final ClientCacheBean.Lazy bean;
 
     /** @param client the storage's Jedis client, null while it is not built (Sentinel, Cluster) */
     RedisClientCache(RedisSettings settings, Supplier<UnifiedJedis> client) {
         this.feed = new InvalidationFeed(settings, TrackedNodes.of(settings, client), System::nanoTime);
         this.cache = new ClientSideCache(settings.clientCache(), feed::ticket, System::nanoTime);
         feed.addListener(cache);
-        this.bean = ClientCacheBean.publish("RedisClientCache",
+        this.bean = ClientCacheBean.lazy("RedisClientCache",
                 settings.describe() + (settings.prefix() == null ? "" : " prefix " + settings.prefix()), feed::live,
                 cache::counters);
     }
 
     Optional<byte[]> get(String redisKey, ClientSideCache.Reads reads) throws StorageException {
         feed.start();
+        bean.get();
         return cache.get(redisKey, reads);
     }
 
