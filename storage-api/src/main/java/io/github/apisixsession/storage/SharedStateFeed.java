@@ -10,7 +10,8 @@ import java.util.function.Consumer;
 /**
  * One runner's subscription to a store's shared-state changes, for a
  * {@link SharedSessionState#watch}: a connection of its own, read by a daemon thread that
- * reconnects after every loss, backing off from 100 ms to 5 s.
+ * reconnects after every loss, backing off from 100 ms to 1 s (a fail-closed route answers 503
+ * until the feed is back, so it retries as often as the storages' circuit breaker does).
  *
  * <p>A store says how to {@link #listen()} once (connect, subscribe, deliver until the connection
  * ends) and how to {@link #dropConnection()} from another thread; this class keeps the rules every
@@ -22,7 +23,7 @@ public abstract class SharedStateFeed implements AutoCloseable {
 
     private static final AtomicInteger FEEDS = new AtomicInteger();
     private static final long FIRST_BACKOFF_MILLIS = 100;
-    private static final long MAX_BACKOFF_MILLIS = 5000;
+    private static final long MAX_BACKOFF_MILLIS = 1000;
 
     private final String storage;
     private final Log log;
@@ -165,10 +166,14 @@ public abstract class SharedStateFeed implements AutoCloseable {
         }
     }
 
+    /** The wait before the next attempt after {@code failures} failed ones in a row. */
+    static long backoffMillis(int failures) {
+        return Math.min(MAX_BACKOFF_MILLIS, FIRST_BACKOFF_MILLIS << Math.min(6, Math.max(0, failures - 1)));
+    }
+
     private void pause() {
-        long wait = Math.min(MAX_BACKOFF_MILLIS, FIRST_BACKOFF_MILLIS << Math.min(6, Math.max(0, failures - 1)));
         try {
-            Thread.sleep(wait);
+            Thread.sleep(backoffMillis(failures));
         } catch (InterruptedException e) {
             // closing
         }

@@ -21,6 +21,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -198,5 +199,12 @@ class SharedStateFeedTest {
         feeds.close();
         assertTrue(second.closed());
         assertEquals(0, second.connection.getCount(), "closing the storage drops the open feed's connection");
+    }
+
+    @Test
+    void reconnectionBacksOffFrom100MillisecondsToOneSecond() {
+        assertEquals(List.of(100L, 100L, 200L, 400L, 800L, 1000L, 1000L, 1000L),
+                IntStream.of(0, 1, 2, 3, 4, 5, 6, 100).mapToObj(SharedStateFeed::backoffMillis).toList(),
+                "a store that is back is found within a second, like the storages' circuit breaker");
     }
 }
