@@ -41,48 +41,6 @@ public final class ClientCacheBean implements ClientCacheMXBean, AutoCloseable {
         return new ClientCacheBean(type, storage, tracking, counters);
     }
 
-    /**
-     * Publishes on the first {@link #get}: a storage whose cache is never read (e.g. one used only
-     * for shared state) shows no cache that never tracks.
-     */
-    public static Lazy lazy(String type, String storage, BooleanSupplier tracking,
-            Supplier<CoherentCache.Counters> counters) {
-        return new Lazy(() -> publish(type, storage, tracking, counters));
-    }
-
-    /** A bean published on first use; {@link #close} withdraws it if it was. */
-    public static final class Lazy implements AutoCloseable {
-        private final Supplier<ClientCacheBean> make;
-        private volatile ClientCacheBean bean;
-        private boolean closed;
-
-        private Lazy(Supplier<ClientCacheBean> make) {
-            this.make = make;
-        }
-
-        /** The published bean, published now if it was not yet; null once closed. */
-        public ClientCacheBean get() {
-            ClientCacheBean b = bean;
-            if (b != null) {
-                return b;
-            }
-            synchronized (this) {
-                if (bean == null && !closed) {
-                    bean = make.get();
-                }
-                return bean;
-            }
-        }
-
-        @Override
-        public synchronized void close() {
-            closed = true;
-            if (bean != null) {
-                bean.close();
-            }
-        }
-    }
-
     /** The name it is published under; null when the platform MBean server refused it. */
     public ObjectName name() {
         return name;

@@ -18,8 +18,7 @@ import java.util.function.LongSupplier;
  * a read that races with a notification, a local write or a reset is not kept. Rows that do not
  * exist are not cached, so an INSERT needs no notification.
  *
- * <p>The counters are published over JMX as {@code io.github.apisixsession:type=PostgresClientCache,id=<n>}
- * from the first read on.
+ * <p>The counters are published over JMX as {@code io.github.apisixsession:type=PostgresClientCache,id=<n>}.
  */
 final class PostgresClientCache implements NotificationFeed.Listener, AutoCloseable {
 
@@ -30,7 +29,7 @@ final class PostgresClientCache implements NotificationFeed.Listener, AutoClosea
 
     private final NotificationFeed feed;
     private final CoherentCache cache;
-    private final ClientCacheBean.Lazy bean;
+    private final ClientCacheBean bean;
 
     /**
      * @param storage where the storage connects, for JMX (no credentials)
@@ -41,7 +40,7 @@ final class PostgresClientCache implements NotificationFeed.Listener, AutoClosea
         this.feed = Objects.requireNonNull(feed, "feed");
         this.cache = new CoherentCache(settings.maxEntries(), settings.maxBytes(), feed::ticket, ticker);
         feed.addListener(this);
-        this.bean = ClientCacheBean.lazy("PostgresClientCache", storage, feed::live, cache::counters);
+        this.bean = ClientCacheBean.publish("PostgresClientCache", storage, feed::live, cache::counters);
     }
 
     /**
@@ -52,7 +51,6 @@ final class PostgresClientCache implements NotificationFeed.Listener, AutoClosea
     Optional<byte[]> get(String key, CoherentCache.Query<byte[]> plain, CoherentCache.Query<CoherentCache.Read> withLife)
             throws StorageException {
         feed.start();
-        bean.get();
         return cache.get(key, plain, withLife);
     }
 

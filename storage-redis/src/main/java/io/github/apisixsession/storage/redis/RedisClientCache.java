@@ -9,27 +9,26 @@ import redis.clients.jedis.UnifiedJedis;
 /**
  * One storage's {@code client_cache}: its {@link InvalidationFeed}, started on the first read,
  * the {@link ClientSideCache} that listens to it, and the counters, also published over JMX
- * ({@code io.github.apisixsession:type=RedisClientCache,id=<n>}) from the first read on.
+ * ({@code io.github.apisixsession:type=RedisClientCache,id=<n>}).
  */
 final class RedisClientCache implements AutoCloseable {
 
     private final InvalidationFeed feed;
     private final ClientSideCache cache;
-    private final ClientCacheBean.Lazy bean;
+    private final ClientCacheBean bean;
 
     /** @param client the storage's Jedis client, null while it is not built (Sentinel, Cluster) */
     RedisClientCache(RedisSettings settings, Supplier<UnifiedJedis> client) {
         this.feed = new InvalidationFeed(settings, TrackedNodes.of(settings, client), System::nanoTime);
         this.cache = new ClientSideCache(settings.clientCache(), feed::ticket, System::nanoTime);
         feed.addListener(cache);
-        this.bean = ClientCacheBean.lazy("RedisClientCache",
+        this.bean = ClientCacheBean.publish("RedisClientCache",
                 settings.describe() + (settings.prefix() == null ? "" : " prefix " + settings.prefix()), feed::live,
                 cache::counters);
     }
 
     Optional<byte[]> get(String redisKey, ClientSideCache.Reads reads) throws StorageException {
         feed.start();
-        bean.get();
         return cache.get(redisKey, reads);
     }
 
