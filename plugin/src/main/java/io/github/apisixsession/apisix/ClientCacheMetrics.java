@@ -16,8 +16,9 @@ import javax.management.ObjectName;
  * The storages' client caches ({@code client_cache} of Redis and PostgreSQL, or any storage that
  * publishes a {@link ClientCacheMXBean}) on the metrics endpoint: read from the platform MBean
  * server at each scrape, so the storage SPI needs no method for it and a closed storage's cache
- * disappears with its bean. Labels: {@code cache} ({@code redis}, {@code postgres}), {@code id}
- * and {@code storage} (address and prefix or table, no credentials).
+ * disappears with its bean; a cache never read (a store used only for shared state) is left out.
+ * Labels: {@code cache} ({@code redis}, {@code postgres}), {@code id} and {@code storage} (address
+ * and prefix or table, no credentials).
  */
 final class ClientCacheMetrics {
 
@@ -96,6 +97,10 @@ final class ClientCacheMetrics {
             ClientCacheMXBean bean = JMX.newMXBeanProxy(server, n, ClientCacheMXBean.class);
             String storage;
             try {
+                if (bean.getHits() + bean.getMisses() + bean.getBypassed() == 0) {
+                    // never read: a store used only for shared_state has a cache that never tracks
+                    continue;
+                }
                 storage = bean.getStorage();
             } catch (RuntimeException e) {
                 continue; // unregistered meanwhile

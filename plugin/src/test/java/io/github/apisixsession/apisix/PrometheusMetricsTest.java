@@ -44,6 +44,16 @@ class PrometheusMetricsTest {
     }
 
     @Test
+    void aClientCacheNeverReadIsLeftOut() {
+        CoherentCache.Counters unread = new CoherentCache.Counters(0, 0, 0, 3, 1, 0, 0);
+        try (ClientCacheBean bean = ClientCacheBean.publish("ProbeClientCache", "used for shared state only",
+                () -> false, () -> unread)) {
+            assertFalse(new PrometheusMetrics().render().contains("storage=\"used for shared state only\""),
+                    "a cache that never served a read shows no series (no false 'tracking 0' alarm)");
+        }
+    }
+
+    @Test
     void countersAndHistogramInTextFormat() {
         PrometheusMetrics m = new PrometheusMetrics();
         m.created();

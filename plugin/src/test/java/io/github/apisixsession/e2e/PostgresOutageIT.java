@@ -53,8 +53,10 @@ class PostgresOutageIT {
     }
 
     private Map<String, Object> viaProxy() {
+        // every read reaches the database: the client cache may answer a session it holds until it
+        // sees the database go (PostgresOutageTest, PostgresClientCacheTest cover that)
         return PostgresStorageIT.postgresAt(proxy.host(), proxy.port(), database,
-                "connect_timeout", 1, "query_timeout", 1, "pool_size", 4);
+                "connect_timeout", 1, "query_timeout", 1, "pool_size", 4, "client_cache", false);
     }
 
     private static Exchange unavailable(SimulatedApisix apisix, RunnerProcess runner, ClientRequest request) {
