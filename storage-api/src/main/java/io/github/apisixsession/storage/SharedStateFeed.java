@@ -13,8 +13,9 @@ import java.util.function.Consumer;
  * reconnects after every loss, backing off from 100 ms to 1 s (a fail-closed route answers 503
  * until the feed is back, so it retries as often as the storages' circuit breaker does).
  *
- * <p>A store says how to {@link #listen()} once (connect, subscribe, deliver until the connection
- * ends) and how to {@link #dropConnection()} from another thread; this class keeps the rules every
+ * <p>A store says how to {@link #listen()} once (connect, {@link #adopt} the connection, subscribe,
+ * deliver until the connection ends); this class closes it from any thread ({@link #dropConnection()})
+ * and keeps the rules every
  * store shares: the listener is told to {@link Listener#resynchronize resynchronize} on each
  * subscription, {@link Listener#disconnected disconnected} once per loss (a WARN then, DEBUG
  * while it stays down, an INFO when it is back), and nothing after {@link #close()}.
@@ -31,6 +32,9 @@ public abstract class SharedStateFeed implements AutoCloseable {
     private final Thread reader;
     private volatile boolean closed;
     private volatile Consumer<SharedStateFeed> onClose;
+    private final Object connectionLock = new Object();
+    // guarded by connectionLock
+    private AutoCloseable connection;
     // the reader thread's own
     private boolean lossReported;
     private int failures;
@@ -63,8 +67,41 @@ public abstract class SharedStateFeed implements AutoCloseable {
      */
     protected abstract void listen() throws Exception;
 
+    /**
+     * Keeps {@code c} as the connection {@link #dropConnection()} closes.
+     *
+     * @return false, with {@code c} closed, when this feed was closed meanwhile
+     */
+    protected final boolean adopt(AutoCloseable c) {
+        synchronized (connectionLock) {
+            if (!closed) {
+                connection = c;
+                return true;
+            }
+        }
+        closeQuietly(c);
+        return false;
+    }
+
     /** Closes the current connection, if any, from any thread; {@link #listen()} then ends. */
-    protected abstract void dropConnection();
+    protected final void dropConnection() {
+        AutoCloseable c;
+        synchronized (connectionLock) {
+            c = connection;
+            connection = null;
+        }
+        if (c != null) {
+            closeQuietly(c);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            // it is being dropped anyway
+        }
+    }
 
     /** A short cause for the logs and the listener, naming no secret. */
     protected abstract String describe(Exception e);

@@ -31,9 +31,6 @@ final class PostgresStateFeed extends SharedStateFeed {
 
     private final String channel;
     private final PGSimpleDataSource dataSource;
-    private final Object lock = new Object();
-    // guarded by lock
-    private Connection connection;
 
     PostgresStateFeed(PostgresSettings settings, String channel, Listener listener) {
         super("postgres storage " + settings.describe(), "postgres", new Log(LOG::warn, LOG::info, LOG::debug),
@@ -46,12 +43,8 @@ final class PostgresStateFeed extends SharedStateFeed {
     @Override
     protected void listen() throws SQLException {
         Connection c = dataSource.getConnection();
-        synchronized (lock) {
-            if (closed()) {
-                c.close();
-                return;
-            }
-            connection = c;
+        if (!adopt(c)) {
+            return;
         }
         c.setAutoCommit(true);
         try (Statement st = c.createStatement()) {
@@ -82,21 +75,5 @@ final class PostgresStateFeed extends SharedStateFeed {
     @Override
     protected String describe(Exception e) {
         return PostgresConnections.describe(e);
-    }
-
-    @Override
-    protected void dropConnection() {
-        Connection c;
-        synchronized (lock) {
-            c = connection;
-            connection = null;
-        }
-        if (c != null) {
-            try {
-                c.close();
-            } catch (SQLException e) {
-                // it is being dropped anyway
-            }
-        }
     }
 }

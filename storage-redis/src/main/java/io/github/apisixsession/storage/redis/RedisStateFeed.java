@@ -38,9 +38,6 @@ final class RedisStateFeed extends SharedStateFeed {
     private final JedisClientConfig config;
     private final long heartbeatMillis;
     private final long answerNanos;
-    private final Object lock = new Object();
-    // guarded by lock
-    private Connection connection;
     /** The subscription being made or listened to; null while none (its failure names the loss). */
     private volatile Subscription subscription;
     /** The node of the latest attempt, for the logs. */
@@ -68,13 +65,9 @@ final class RedisStateFeed extends SharedStateFeed {
         node = at;
         Subscription sub = new Subscription(at);
         Connection c = new Connection(RedisClients.socketFactory(settings, at, config), config);
-        synchronized (lock) {
-            if (closed()) {
-                c.close();
-                return;
-            }
-            connection = c;
-            subscription = sub;
+        subscription = sub;
+        if (!adopt(c)) {
+            return;
         }
         Thread heart = new Thread(() -> heartbeat(sub, at), threadName() + "-heartbeat");
         heart.setDaemon(true);
@@ -145,18 +138,6 @@ final class RedisStateFeed extends SharedStateFeed {
     @Override
     protected Throwable lossCause(Exception e, String described) {
         return new JedisConnectionException(described, e);
-    }
-
-    @Override
-    protected void dropConnection() {
-        Connection c;
-        synchronized (lock) {
-            c = connection;
-            connection = null;
-        }
-        if (c != null) {
-            c.close();
-        }
     }
 
     /** The subscription on one connection; its callbacks run on the reader thread. */
